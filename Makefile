@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# Each installs what it needs first (tools/setup.sh), idempotently.
+
+SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh
+BACKEND ?= otlp
+
+.PHONY: setup pkg demo test test-rust test-node lint bench clean
+
+setup:
+	@tools/setup.sh
+
+pkg: setup pkg/package.json
+
+pkg/package.json: $(SOURCES)
+	@tools/build-pkg.sh
+
+demo: pkg
+	@node tools/demo.mjs
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --quiet --all-targets -- -D warnings
+	cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+
+test-rust:
+	cargo test --quiet
+
+test-node: pkg
+	node --test --test-concurrency=1 tests/
+
+test: setup lint test-rust test-node
+
+bench: pkg
+	@tools/bench-setup.sh
+	@node bench/run.mjs
+
+clean:
+	rm -rf pkg target node_modules .venv bench/node_modules

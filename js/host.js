@@ -1,0 +1,90 @@
+// What the core cannot see from wasm: which runtime this is, environment variables,
+// persistent storage, privacy signals, randomness and the console. Every function
+// degrades to "unknown" rather than throwing: hosts differ in what they expose.
+
+/** `name\nversion\nos` of the running JS runtime. */
+export function runtimeInfo() {
+  const g = globalThis;
+  if (typeof g.Deno === 'object' && g.Deno.version) {
+    return ['deno', g.Deno.version.deno, (g.Deno.build && g.Deno.build.os) || ''].join('\n');
+  }
+  if (typeof g.navigator === 'object' && g.navigator.userAgent === 'Cloudflare-Workers') {
+    return 'workerd\n\n';
+  }
+  if (typeof g.process === 'object' && g.process.versions && g.process.versions.node) {
+    return ['node', g.process.versions.node, g.process.platform || ''].join('\n');
+  }
+  if (typeof g.document === 'object' || typeof g.navigator === 'object') return 'browser\n\n';
+  return 'unknown\n\n';
+}
+
+/**
+ * The environment variable `name`: from `configEnv` when the caller passed one (Workers
+ * pass their `env` binding), else from the process where that needs no permission prompt.
+ */
+export function readEnv(configEnv, name) {
+  try {
+    if (configEnv !== undefined && configEnv !== null) {
+      const v = configEnv[name];
+      return v === undefined || v === null ? undefined : String(v);
+    }
+    const g = globalThis;
+    if (typeof g.Deno === 'object') {
+      const q = g.Deno.permissions && g.Deno.permissions.querySync;
+      const state = q ? q.call(g.Deno.permissions, { name: 'env', variable: name }).state : 'prompt';
+      return state === 'granted' ? g.Deno.env.get(name) : undefined;
+    }
+    if (typeof g.process === 'object' && g.process.env) {
+      return g.process.env[name];
+    }
+  } catch {
+    // Unreadable environment: treat as unset.
+  }
+  return undefined;
+}
+
+function storage() {
+  try {
+    return typeof globalThis.localStorage === 'object' ? globalThis.localStorage : undefined;
+  } catch {
+    return undefined; // e.g. a sandboxed iframe throws on access
+  }
+}
+
+/** A persisted value, or undefined where the runtime has no storage. */
+export function storageGet(key) {
+  try {
+    const s = storage();
+    const v = s && s.getItem(key);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Persists `value` under `key` (removes it when `value` is undefined), where possible. */
+export function storageSet(key, value) {
+  try {
+    const s = storage();
+    if (s) value === undefined ? s.removeItem(key) : s.setItem(key, value);
+  } catch {
+    // Quota or privacy mode: the value lives for this instance only.
+  }
+}
+
+/** Whether the browser signals Global Privacy Control or Do Not Track. */
+export function privacySignal() {
+  const g = globalThis;
+  const n = g.navigator;
+  return !!(n && (n.globalPrivacyControl === true || n.doNotTrack === '1' || n.doNotTrack === 'yes')) || g.doNotTrack === '1';
+}
+
+/** Fills `buf` from the runtime's cryptographic random source. */
+export function fillRandom(buf) {
+  globalThis.crypto.getRandomValues(buf);
+}
+
+/** A debug line for `verbose` mode. */
+export function debug(line) {
+  console.log('[automagik-telemetry] ' + line);
+}

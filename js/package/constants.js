@@ -1,0 +1,17 @@
+// Constants of the public API that need no wasm.
+
+/** Metric instrument types; strings are accepted case-insensitively too. */
+export const MetricType = Object.freeze({ GAUGE: 'gauge', COUNTER: 'counter', HISTOGRAM: 'histogram' });
+
+/** The ecosystem's standard event names. */
+export const StandardEvents = Object.freeze({
+  FEATURE_USED: 'automagik.feature.used',
+  API_REQUEST: 'automagik.api.request',
+  COMMAND_EXECUTED: 'automagik.cli.command',
+  OPERATION_LATENCY: 'automagik.performance.latency',
+  ERROR_OCCURRED: 'automagik.error',
+  SERVICE_HEALTH: 'automagik.health',
+});
+
+/** The SDK version (also sent as `telemetry.sdk.version`). */
+export const VERSION = '@VERSION@';

@@ -1,0 +1,320 @@
+// The JavaScript side of the record boundary (layout: src/core/model.rs). It walks one
+// tracking call's arguments once and lays them out in the wasm scratch buffer, so the
+// core receives plain bytes and no JS object outlives the call. It runs on every
+// tracking call: no allocation on the common path, and nothing it is given can make it
+// throw.
+
+const TAG_STR = 1;
+const TAG_INT = 2;
+const TAG_DOUBLE = 3;
+const TAG_BOOL = 4;
+const TAG_ARRAY = 5;
+const TAG_KVLIST = 6;
+const KIND_EVENT = 0;
+const KIND_ERROR = 1;
+const KIND_METRIC = 2;
+
+// Attributes per item, and entries per nested array or object.
+const MAX_ENTRIES = 128;
+const MAX_DEPTH = 4;
+// The core cuts strings to characters on UTF-8 boundaries; copying twice as many UTF-16
+// units as it keeps always leaves it enough whole characters.
+const STR_UNITS = 1000;
+const BODY_UNITS = 2000;
+const STACK_UNITS = 4096;
+const TWO_32 = 4294967296;
+const TWO_53 = 9007199254740992;
+
+const encoder = new TextEncoder();
+const now =
+  typeof performance === 'object' && typeof performance.now === 'function' && typeof performance.timeOrigin === 'number'
+    ? () => performance.timeOrigin + performance.now()
+    : () => Date.now();
+
+let memory;
+let base = 0;
+let end = 0;
+let bytes;
+let view;
+let pos = 0;
+let busy = false;
+const ancestors = [];
+
+/** Points the writer at the scratch buffer `[ptr, ptr + len)` of `mem`. */
+export function bindScratch(mem, ptr, len) {
+  memory = mem;
+  base = ptr;
+  end = ptr + len;
+  bytes = undefined;
+}
+
+// Views go stale when linear memory grows (its ArrayBuffer is replaced).
+function refreshViews() {
+  if (bytes === undefined || bytes.buffer !== memory.buffer) {
+    bytes = new Uint8Array(memory.buffer);
+    view = new DataView(memory.buffer);
+  }
+}
+
+function room(n) {
+  return pos + n <= end;
+}
+
+function putStr(s, maxUnits) {
+  if (s.length > maxUnits) s = s.slice(0, maxUnits);
+  const n = s.length;
+  if (!room(4 + 3 * n)) return false;
+  let p = pos + 4;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    bytes[p++] = c;
+  }
+  if (i < n) p += encoder.encodeInto(i === 0 ? s : s.slice(i), bytes.subarray(p, end)).written;
+  view.setUint32(pos, p - pos - 4, true);
+  pos = p;
+  return true;
+}
+
+function putTaggedStr(s) {
+  const start = pos;
+  if (room(1)) {
+    bytes[pos++] = TAG_STR;
+    if (putStr(s, STR_UNITS)) return true;
+  }
+  pos = start;
+  return false;
+}
+
+// Containers are `tag, u32 count, u32 byte_len, entries`; count and length are patched
+// once the entries are written, since omitted entries are not known in advance.
+function openContainer(tag) {
+  if (!room(9)) return -1;
+  bytes[pos] = tag;
+  pos += 9;
+  return pos - 8;
+}
+
+function closeContainer(at, count) {
+  view.setUint32(at, count, true);
+  view.setUint32(at + 4, pos - at - 8, true);
+}
+
+/** Writes one value; returns false (and writes nothing) when the value is omitted. */
+function putValue(v, depth) {
+  switch (typeof v) {
+    case 'string':
+      return putTaggedStr(v);
+    case 'number':
+      if (!room(9)) return false;
+      if (Number.isInteger(v) && v <= TWO_53 && v >= -TWO_53) {
+        const hi = Math.floor(v / TWO_32);
+        bytes[pos] = TAG_INT;
+        view.setUint32(pos + 1, v - hi * TWO_32, true);
+        view.setInt32(pos + 5, hi, true);
+      } else if (Number.isFinite(v)) {
+        bytes[pos] = TAG_DOUBLE;
+        view.setFloat64(pos + 1, v, true);
+      } else {
+        return putTaggedStr(String(v));
+      }
+      pos += 9;
+      return true;
+    case 'boolean':
+      if (!room(2)) return false;
+      bytes[pos] = TAG_BOOL;
+      bytes[pos + 1] = v ? 1 : 0;
+      pos += 2;
+      return true;
+    case 'bigint':
+      if (BigInt.asIntN(64, v) !== v) return putTaggedStr(v.toString());
+      if (!room(9)) return false;
+      bytes[pos] = TAG_INT;
+      view.setBigInt64(pos + 1, v, true);
+      pos += 9;
+      return true;
+    case 'object':
+      return v !== null && putObject(v, depth);
+    default:
+      return false; // undefined, function, symbol
+  }
+}
+
+function putObject(v, depth) {
+  if (v instanceof Date) {
+    return putTaggedStr(Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString());
+  }
+  if (depth >= MAX_DEPTH || ancestors.includes(v)) return false;
+  const start = pos;
+  ancestors.push(v);
+  try {
+    if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+      return putArray(v, depth + 1);
+    }
+    if (v instanceof Set) return putArray(Array.from(v), depth + 1);
+    if (v instanceof Map) return putEntries(TAG_KVLIST, v, depth + 1);
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) return putEntries(TAG_KVLIST, v, depth + 1);
+    // Class instances (Error, URL, ...) read best as their string form.
+    return putTaggedStr(String(v));
+  } catch {
+    pos = start;
+    return false;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function putArray(a, depth) {
+  const at = openContainer(TAG_ARRAY);
+  if (at < 0) return false;
+  let count = 0;
+  const n = Math.min(a.length, MAX_ENTRIES);
+  for (let i = 0; i < n; i++) {
+    if (putValue(a[i], depth)) count++;
+  }
+  closeContainer(at, count);
+  return true;
+}
+
+/**
+ * Writes `source` (a plain object or a Map) as `u32 count, u32 len, (key, value)*`,
+ * preceded by `tag` unless it is the top-level attribute list (tag 0).
+ */
+function putEntries(tag, source, depth) {
+  let at;
+  if (tag === 0) {
+    if (!room(8)) return false;
+    pos += 8;
+    at = pos - 8;
+  } else {
+    at = openContainer(tag);
+    if (at < 0) return false;
+  }
+  let count = 0;
+  const put = (key, value) => {
+    const start = pos;
+    if (putStr(key, STR_UNITS) && putValue(value, depth)) return ++count < MAX_ENTRIES;
+    pos = start;
+    return room(16);
+  };
+  if (source instanceof Map) {
+    for (const [k, value] of source) {
+      if (!put(typeof k === 'string' ? k : String(k), value)) break;
+    }
+  } else {
+    for (const k in source) {
+      if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
+      let value;
+      try {
+        value = source[k];
+      } catch {
+        continue; // a throwing getter omits its attribute
+      }
+      if (!put(k, value)) break;
+    }
+  }
+  closeContainer(at, count);
+  return true;
+}
+
+function putAttributes(attrs) {
+  const start = pos;
+  if (attrs !== null && typeof attrs === 'object' && !Array.isArray(attrs)) {
+    ancestors.push(attrs);
+    try {
+      if (putEntries(0, attrs, 0)) return;
+    } catch {
+      // A hostile object (throwing Proxy trap, iterator): keep the item, drop its attributes.
+    }
+  }
+  pos = start;
+  view.setUint32(pos, 0, true);
+  view.setUint32(pos + 4, 0, true);
+  pos += 8;
+}
+
+function describe(v) {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    try {
+      return String(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+}
+
+/** `[type, message, stack]` of any thrown value. */
+function errorParts(e) {
+  if (e !== null && typeof e === 'object') {
+    let name;
+    try {
+      name = e.name || (e.constructor && e.constructor.name);
+    } catch {}
+    let message;
+    try {
+      message = e.message;
+    } catch {}
+    if (e instanceof Error || typeof message === 'string') {
+      let stack = '';
+      try {
+        if (typeof e.stack === 'string') stack = e.stack;
+      } catch {}
+      return [typeof name === 'string' && name ? name : 'Error', String(message ?? ''), stack];
+    }
+    return [typeof name === 'string' && name ? name : 'Object', describe(e), ''];
+  }
+  return [e === null ? 'null' : typeof e, typeof e === 'symbol' ? e.toString() : String(e), ''];
+}
+
+/** The log body of `m`, or undefined when `m` cannot be a message. */
+function logMessage(m) {
+  switch (typeof m) {
+    case 'string':
+      return m;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(m);
+    case 'object':
+      return m === null ? undefined : m instanceof Error ? String(m) : describe(m);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Lays out one item of `kind` (0 event, 1 error, 2 metric, 3 log) from the caller's
+ * first argument `a` (name, error or message) and attributes `b`. Returns the body's
+ * length in the scratch buffer, or 0 when the item is invalid.
+ */
+export function writeItem(kind, a, b) {
+  if (busy || memory === undefined) return 0; // a getter re-entering the SDK
+  busy = true;
+  try {
+    refreshViews();
+    pos = base;
+    view.setFloat64(pos, now(), true);
+    pos += 8;
+    if (kind === KIND_ERROR) {
+      const [type, message, stack] = errorParts(a);
+      putStr(type, STR_UNITS);
+      putStr(message, STR_UNITS);
+      putStr(stack, STACK_UNITS);
+    } else {
+      const text = kind === KIND_EVENT || kind === KIND_METRIC ? a : logMessage(a);
+      if (typeof text !== 'string' || text.length === 0) return 0;
+      putStr(text, kind === KIND_EVENT || kind === KIND_METRIC ? STR_UNITS : BODY_UNITS);
+    }
+    putAttributes(b);
+    return pos - base;
+  } catch {
+    return 0;
+  } finally {
+    ancestors.length = 0;
+    busy = false;
+  }
+}

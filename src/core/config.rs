@@ -1,0 +1,485 @@
+//! Client configuration: defaults, validation and derived endpoints (SPEC §3).
+//!
+//! The wasm layer reads each option off the JS object as a [`Raw`] value; everything
+//! else happens here so that every rule is unit-tested natively.
+
+use std::fmt::Write;
+
+/// An option's value as read from JavaScript, before validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Raw {
+    /// Absent or `undefined`: the default applies.
+    Missing,
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number (possibly NaN or infinite).
+    Number(f64),
+    /// A string.
+    Str(String),
+    /// Anything else, described by its JS type (`object`, `function`, `bigint`, ...).
+    Other(String),
+}
+
+impl Raw {
+    fn describe(&self) -> String {
+        match self {
+            Raw::Missing => "undefined".into(),
+            Raw::Null => "null".into(),
+            Raw::Bool(b) => b.to_string(),
+            Raw::Number(n) => format!("{n}"),
+            Raw::Str(s) => format!("{:?}", crate::core::model::cut_chars(s, 80)),
+            Raw::Other(t) => format!("a value of type {t}"),
+        }
+    }
+}
+
+/// Whether a bad option has the wrong type or a value out of range (JS `TypeError` or
+/// `RangeError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Wrong type or missing.
+    Type,
+    /// Right type, value not allowed.
+    Range,
+}
+
+/// A configuration error naming the option, the value received and what is allowed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigError {
+    /// Which JS error class to throw.
+    pub kind: ErrorKind,
+    /// The full message.
+    pub message: String,
+}
+
+/// Where items are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// OTLP/HTTP JSON.
+    Otlp,
+    /// ClickHouse's HTTP interface.
+    ClickHouse,
+}
+
+/// ClickHouse connection and table names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClickHouse {
+    /// Base URL of the HTTP interface.
+    pub endpoint: String,
+    /// Database name.
+    pub database: String,
+    /// Table for spans.
+    pub traces_table: String,
+    /// Table for metric points.
+    pub metrics_table: String,
+    /// Table for log records.
+    pub logs_table: String,
+    /// User for Basic auth (none when empty).
+    pub username: String,
+    /// Password; never reported anywhere.
+    pub password: String,
+}
+
+/// A validated configuration. Times are in milliseconds, sizes in bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `service.name` / `project.name`.
+    pub project_name: String,
+    /// `service.version` / `project.version`.
+    pub version: String,
+    /// Which backend receives items.
+    pub backend: Backend,
+    /// OTLP base URL, without a trailing `/v1/traces` or slash.
+    pub endpoint: String,
+    /// Where traces go.
+    pub traces_endpoint: String,
+    /// Where metrics go.
+    pub metrics_endpoint: String,
+    /// Where logs go.
+    pub logs_endpoint: String,
+    /// `service.organization`.
+    pub organization: String,
+    /// Per-attempt request timeout.
+    pub timeout_ms: u32,
+    /// Queued items of one signal that trigger a flush.
+    pub batch_size: u32,
+    /// Period of the timer flush; 0 turns the timer off.
+    pub flush_interval_ms: u32,
+    /// Whether bodies above the threshold are gzipped.
+    pub compression_enabled: bool,
+    /// Smallest body that is gzipped.
+    pub compression_threshold: u32,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Base of the exponential backoff.
+    pub retry_backoff_base_ms: f64,
+    /// Bound on queued bytes across signals.
+    pub max_queue_bytes: u32,
+    /// Bound on one request's uncompressed body.
+    pub max_batch_bytes: u32,
+    /// ClickHouse settings.
+    pub clickhouse: ClickHouse,
+    /// `config.enabled`, when given.
+    pub enabled: Option<bool>,
+    /// Debug lines on the console.
+    pub verbose: bool,
+}
+
+/// The default OTLP base URL.
+pub const DEFAULT_ENDPOINT: &str = "https://telemetry.namastex.ai";
+
+/// Every option name, for hosts that read them off a JS object.
+pub const OPTIONS: &[&str] = &[
+    "projectName",
+    "version",
+    "backend",
+    "endpoint",
+    "metricsEndpoint",
+    "logsEndpoint",
+    "organization",
+    "timeout",
+    "batchSize",
+    "flushInterval",
+    "compressionEnabled",
+    "compressionThreshold",
+    "maxRetries",
+    "retryBackoffBase",
+    "maxQueueBytes",
+    "maxBatchBytes",
+    "clickhouseEndpoint",
+    "clickhouseDatabase",
+    "clickhouseTable",
+    "clickhouseMetricsTable",
+    "clickhouseLogsTable",
+    "clickhouseUsername",
+    "clickhousePassword",
+    "enabled",
+    "verbose",
+];
+
+/// Reads and checks options one at a time, producing errors in one consistent voice.
+struct Options<'a> {
+    get: &'a mut dyn FnMut(&str) -> Raw,
+}
+
+impl Options<'_> {
+    fn fail(kind: ErrorKind, name: &str, raw: &Raw, allowed: &str) -> ConfigError {
+        let mut message = String::new();
+        let _ = write!(
+            message,
+            "AutomagikTelemetry: invalid option '{name}': expected {allowed}, received {}",
+            raw.describe()
+        );
+        ConfigError { kind, message }
+    }
+
+    fn string(&mut self, name: &str, default: Option<&str>) -> Result<String, ConfigError> {
+        match ((self.get)(name), default) {
+            (Raw::Str(s), _) if !s.trim().is_empty() || default == Some("") => Ok(s),
+            (raw @ Raw::Str(_), _) => Err(Self::fail(
+                ErrorKind::Range,
+                name,
+                &raw,
+                "a non-empty string",
+            )),
+            (Raw::Missing, Some(d)) => Ok(d.to_string()),
+            (raw, _) => Err(Self::fail(
+                ErrorKind::Type,
+                name,
+                &raw,
+                "a non-empty string",
+            )),
+        }
+    }
+
+    fn boolean(&mut self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.optional_bool(name)?.unwrap_or(default))
+    }
+
+    fn optional_bool(&mut self, name: &str) -> Result<Option<bool>, ConfigError> {
+        match (self.get)(name) {
+            Raw::Bool(b) => Ok(Some(b)),
+            Raw::Missing => Ok(None),
+            raw => Err(Self::fail(ErrorKind::Type, name, &raw, "true or false")),
+        }
+    }
+
+    /// A number in `min..=max`; `unit` explains the scale in the error message.
+    fn number(
+        &mut self,
+        name: &str,
+        default: f64,
+        min: f64,
+        max: f64,
+        whole: bool,
+        unit: &str,
+    ) -> Result<f64, ConfigError> {
+        let raw = (self.get)(name);
+        let allowed = format!(
+            "{} from {min} to {max} {unit}",
+            if whole { "a whole number" } else { "a number" }
+        );
+        match raw {
+            Raw::Missing => Ok(default),
+            Raw::Number(n) if n >= min && n <= max && (!whole || n.fract() == 0.0) => Ok(n),
+            Raw::Number(_) => Err(Self::fail(ErrorKind::Range, name, &raw, &allowed)),
+            _ => Err(Self::fail(ErrorKind::Type, name, &raw, &allowed)),
+        }
+    }
+
+    fn url(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
+        let s = self.string(name, Some(default))?;
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"));
+        match rest {
+            Some(host)
+                if !host.is_empty()
+                    && !host.starts_with('/')
+                    && !s.chars().any(char::is_whitespace) =>
+            {
+                Ok(s.trim_end_matches('/').to_string())
+            }
+            _ => Err(Self::fail(
+                ErrorKind::Range,
+                name,
+                &Raw::Str(s),
+                "an http:// or https:// URL",
+            )),
+        }
+    }
+
+    /// A ClickHouse identifier: it is spliced into the INSERT query, so only plain names.
+    fn identifier(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
+        let s = self.string(name, Some(default))?;
+        if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            Ok(s)
+        } else {
+            Err(Self::fail(
+                ErrorKind::Range,
+                name,
+                &Raw::Str(s),
+                "a name of letters, digits and underscores",
+            ))
+        }
+    }
+}
+
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+impl Config {
+    /// Validates the options `get` returns by name (see [`OPTIONS`]).
+    pub fn parse(get: &mut dyn FnMut(&str) -> Raw) -> Result<Config, ConfigError> {
+        let mut o = Options { get };
+        let project_name = o.string("projectName", None)?;
+        let version = o.string("version", None)?;
+        let backend = match o.string("backend", Some("otlp"))?.as_str() {
+            "otlp" => Backend::Otlp,
+            "clickhouse" => Backend::ClickHouse,
+            other => {
+                return Err(Options::fail(
+                    ErrorKind::Range,
+                    "backend",
+                    &Raw::Str(other.into()),
+                    "'otlp' or 'clickhouse'",
+                ))
+            }
+        };
+        let endpoint = o.url("endpoint", DEFAULT_ENDPOINT)?;
+        let endpoint = endpoint
+            .strip_suffix("/v1/traces")
+            .map(|b| b.trim_end_matches('/').to_string())
+            .unwrap_or(endpoint);
+        let metrics_endpoint = o.url("metricsEndpoint", &format!("{endpoint}/v1/metrics"))?;
+        let logs_endpoint = o.url("logsEndpoint", &format!("{endpoint}/v1/logs"))?;
+        let organization = o.string("organization", Some("namastex"))?;
+        let ms = "milliseconds (times are in milliseconds, not seconds)";
+        let timeout_ms = o.number("timeout", 5000.0, 100.0, 600_000.0, true, ms)? as u32;
+        let batch_size = o.number("batchSize", 100.0, 1.0, 100_000.0, true, "items")? as u32;
+        let flush_interval_ms =
+            o.number("flushInterval", 5000.0, 0.0, MAX_TIMER_MS, true, ms)? as u32;
+        let compression_enabled = o.boolean("compressionEnabled", true)?;
+        let compression_threshold = o.number(
+            "compressionThreshold",
+            1024.0,
+            0.0,
+            u32::MAX as f64,
+            true,
+            "bytes",
+        )? as u32;
+        let max_retries = o.number("maxRetries", 3.0, 0.0, 100.0, true, "retries")? as u32;
+        let retry_backoff_base_ms =
+            o.number("retryBackoffBase", 1000.0, 0.0, 300_000.0, false, ms)?;
+        let max_queue_bytes = o.number(
+            "maxQueueBytes",
+            4.0 * 1024.0 * 1024.0,
+            16_384.0,
+            1024.0 * 1024.0 * 1024.0,
+            true,
+            "bytes",
+        )? as u32;
+        let max_batch_bytes = o.number(
+            "maxBatchBytes",
+            512.0 * 1024.0,
+            1024.0,
+            64.0 * 1024.0 * 1024.0,
+            true,
+            "bytes",
+        )? as u32;
+        let clickhouse = ClickHouse {
+            endpoint: o.url("clickhouseEndpoint", "http://localhost:8123")?,
+            database: o.identifier("clickhouseDatabase", "telemetry")?,
+            traces_table: o.identifier("clickhouseTable", "traces")?,
+            metrics_table: o.identifier("clickhouseMetricsTable", "metrics")?,
+            logs_table: o.identifier("clickhouseLogsTable", "logs")?,
+            username: o.string("clickhouseUsername", Some("default"))?,
+            password: o.string("clickhousePassword", Some(""))?,
+        };
+        Ok(Config {
+            traces_endpoint: format!("{endpoint}/v1/traces"),
+            project_name,
+            version,
+            backend,
+            endpoint,
+            metrics_endpoint,
+            logs_endpoint,
+            organization,
+            timeout_ms,
+            batch_size,
+            flush_interval_ms,
+            compression_enabled,
+            compression_threshold,
+            max_retries,
+            retry_backoff_base_ms,
+            max_queue_bytes,
+            max_batch_bytes,
+            clickhouse,
+            enabled: o.optional_bool("enabled")?,
+            verbose: o.boolean("verbose", false)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(opts: &[(&str, Raw)]) -> Result<Config, ConfigError> {
+        let base = [
+            ("projectName", Raw::Str("my-app".into())),
+            ("version", Raw::Str("1.0.0".into())),
+        ];
+        Config::parse(&mut |name| {
+            opts.iter()
+                .chain(base.iter())
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Raw::Missing)
+        })
+    }
+
+    fn err(opts: &[(&str, Raw)]) -> ConfigError {
+        parse(opts).unwrap_err()
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.backend, Backend::Otlp);
+        assert_eq!(c.traces_endpoint, "https://telemetry.namastex.ai/v1/traces");
+        assert_eq!(
+            c.metrics_endpoint,
+            "https://telemetry.namastex.ai/v1/metrics"
+        );
+        assert_eq!(c.logs_endpoint, "https://telemetry.namastex.ai/v1/logs");
+        assert_eq!(c.organization, "namastex");
+        assert_eq!(
+            (c.timeout_ms, c.batch_size, c.flush_interval_ms),
+            (5000, 100, 5000)
+        );
+        assert!(c.compression_enabled);
+        assert_eq!(c.compression_threshold, 1024);
+        assert_eq!((c.max_retries, c.retry_backoff_base_ms), (3, 1000.0));
+        assert_eq!((c.max_queue_bytes, c.max_batch_bytes), (4 << 20, 512 << 10));
+        assert_eq!(c.clickhouse.endpoint, "http://localhost:8123");
+        assert_eq!(c.clickhouse.database, "telemetry");
+        assert_eq!(c.clickhouse.username, "default");
+        assert_eq!(c.enabled, None);
+    }
+
+    #[test]
+    fn a_trailing_v1_traces_is_stripped_and_explicit_endpoints_are_verbatim() {
+        let c = parse(&[
+            (
+                "endpoint",
+                Raw::Str("http://127.0.0.1:4318/v1/traces".into()),
+            ),
+            (
+                "logsEndpoint",
+                Raw::Str("http://logs.example/ingest".into()),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.endpoint, "http://127.0.0.1:4318");
+        assert_eq!(c.traces_endpoint, "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(c.metrics_endpoint, "http://127.0.0.1:4318/v1/metrics");
+        assert_eq!(c.logs_endpoint, "http://logs.example/ingest");
+    }
+
+    #[test]
+    fn a_timeout_in_seconds_is_rejected_with_the_unit() {
+        let e = err(&[("timeout", Raw::Number(5.0))]);
+        assert_eq!(e.kind, ErrorKind::Range);
+        assert!(e.message.contains("'timeout'"), "{}", e.message);
+        assert!(e.message.contains("received 5"), "{}", e.message);
+        assert!(e.message.contains("milliseconds"), "{}", e.message);
+    }
+
+    #[test]
+    fn wrong_types_and_missing_required_options_are_type_errors() {
+        let e = Config::parse(&mut |_| Raw::Missing).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Type);
+        assert!(e.message.contains("'projectName'") && e.message.contains("undefined"));
+        let e = err(&[("batchSize", Raw::Str("100".into()))]);
+        assert_eq!(e.kind, ErrorKind::Type);
+        assert!(e.message.contains("\"100\""), "{}", e.message);
+        let e = err(&[("enabled", Raw::Str("yes".into()))]);
+        assert_eq!(e.kind, ErrorKind::Type);
+        let e = err(&[("verbose", Raw::Other("function".into()))]);
+        assert!(e.message.contains("function"), "{}", e.message);
+    }
+
+    #[test]
+    fn out_of_range_values_are_range_errors() {
+        for (name, raw) in [
+            ("projectName", Raw::Str("  ".into())),
+            ("backend", Raw::Str("kafka".into())),
+            ("endpoint", Raw::Str("ftp://x".into())),
+            ("endpoint", Raw::Str("http://".into())),
+            ("batchSize", Raw::Number(0.0)),
+            ("batchSize", Raw::Number(1.5)),
+            ("maxRetries", Raw::Number(-1.0)),
+            ("flushInterval", Raw::Number(f64::NAN)),
+            ("maxQueueBytes", Raw::Number(10.0)),
+            ("clickhouseTable", Raw::Str("t; DROP TABLE x".into())),
+        ] {
+            let e = err(&[(name, raw)]);
+            assert_eq!(e.kind, ErrorKind::Range, "{name}: {}", e.message);
+            assert!(e.message.contains(&format!("'{name}'")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn zero_retries_and_an_empty_password_are_honoured() {
+        let c = parse(&[
+            ("maxRetries", Raw::Number(0.0)),
+            ("clickhousePassword", Raw::Str(String::new())),
+            ("backend", Raw::Str("clickhouse".into())),
+        ])
+        .unwrap();
+        assert_eq!(c.max_retries, 0);
+        assert_eq!(c.backend, Backend::ClickHouse);
+    }
+}

@@ -1,0 +1,14 @@
+//! The runtime-independent core: nothing here knows about JavaScript.
+
+pub mod config;
+pub mod enablement;
+pub mod gzip;
+pub mod ids;
+pub mod json;
+pub mod model;
+pub mod otlp;
+pub mod pipeline;
+pub mod queue;
+pub mod retry;
+pub mod severity;
+pub mod stats;

@@ -1,0 +1,636 @@
+//! The compact record layout tracked items take in linear memory.
+//!
+//! A record is a header written by the core at ingest followed by a body written by the
+//! JavaScript boundary (`js/record.js`), which walks the caller's values once and lays
+//! them out here so no JS object outlives the tracking call. All integers are
+//! little-endian. Body layout:
+//!
+//! ```text
+//! body    = f64 time_ms, str * n_strings(kind), attrs
+//! str     = u32 byte_len, UTF-8 bytes
+//! attrs   = u32 count, u32 byte_len, (str key, value) * count
+//! value   = u8 tag, payload
+//!   TAG_STR str | TAG_INT i64 | TAG_DOUBLE f64 | TAG_BOOL u8
+//!   TAG_ARRAY u32 count, u32 byte_len, value * count
+//!   TAG_KVLIST u32 count, u32 byte_len, (str key, value) * count
+//! ```
+//!
+//! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
+//! panics: a malformed record decodes to `None` and is counted, not sent.
+
+/// Tag of a UTF-8 string value.
+pub const TAG_STR: u8 = 1;
+/// Tag of a 64-bit signed integer value.
+pub const TAG_INT: u8 = 2;
+/// Tag of a finite double value.
+pub const TAG_DOUBLE: u8 = 3;
+/// Tag of a boolean value.
+pub const TAG_BOOL: u8 = 4;
+/// Tag of an array value.
+pub const TAG_ARRAY: u8 = 5;
+/// Tag of a key/value list value.
+pub const TAG_KVLIST: u8 = 6;
+
+/// The three OTLP signals; each has its own queue and request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Events and errors, as spans.
+    Traces = 0,
+    /// Gauges, counters and histograms.
+    Metrics = 1,
+    /// Log records.
+    Logs = 2,
+}
+
+impl Signal {
+    /// All signals in flush order.
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// The signal's name as used in URLs and status (`traces`, `metrics`, `logs`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+}
+
+/// What kind of item a record is; decides the header layout and how many strings the
+/// body starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `trackEvent`: body strings = name.
+    Event = 0,
+    /// `trackError`: body strings = type, message, stack.
+    Error = 1,
+    /// `trackMetric`: body strings = name.
+    Metric = 2,
+    /// `trackLog`: body strings = message.
+    Log = 3,
+}
+
+impl Kind {
+    /// Decodes the kind byte the JS boundary passes.
+    pub fn from_u8(v: u8) -> Option<Kind> {
+        Some(match v {
+            0 => Kind::Event,
+            1 => Kind::Error,
+            2 => Kind::Metric,
+            3 => Kind::Log,
+            _ => return None,
+        })
+    }
+
+    /// The signal records of this kind travel in.
+    pub fn signal(self) -> Signal {
+        match self {
+            Kind::Event | Kind::Error => Signal::Traces,
+            Kind::Metric => Signal::Metrics,
+            Kind::Log => Signal::Logs,
+        }
+    }
+
+    /// How many strings precede the attributes in the body.
+    pub fn n_strings(self) -> usize {
+        if self == Kind::Error {
+            3
+        } else {
+            1
+        }
+    }
+}
+
+/// Metric instrument kinds (`MetricType` in JS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A point-in-time value.
+    Gauge = 0,
+    /// A monotonic delta, sent as a DELTA sum.
+    Counter = 1,
+    /// One observation of a distribution.
+    Histogram = 2,
+}
+
+impl MetricKind {
+    /// Parses a metric type name case-insensitively (`'counter'`, `'GAUGE'`, ...).
+    pub fn parse(s: &str) -> Option<MetricKind> {
+        [
+            ("gauge", MetricKind::Gauge),
+            ("counter", MetricKind::Counter),
+            ("histogram", MetricKind::Histogram),
+        ]
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s.trim()))
+        .map(|(_, k)| k)
+    }
+
+    fn from_u8(v: u8) -> Option<MetricKind> {
+        [
+            MetricKind::Gauge,
+            MetricKind::Counter,
+            MetricKind::Histogram,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == v)
+    }
+}
+
+/// The per-kind header the core writes in front of the body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Head {
+    /// A span: `trackEvent` (`error == false`) or `trackError`.
+    Span {
+        /// Whether this span records an error (status ERROR, exception attributes).
+        error: bool,
+        /// 16 random bytes, never all zero.
+        trace_id: [u8; 16],
+        /// 8 random bytes, never all zero.
+        span_id: [u8; 8],
+    },
+    /// A metric data point.
+    Metric {
+        /// The instrument kind.
+        kind: MetricKind,
+        /// The observed value (finite).
+        value: f64,
+    },
+    /// A log record.
+    Log {
+        /// OTLP severity number, 1..=24.
+        severity: u8,
+    },
+}
+
+impl Head {
+    /// The signal a record with this header travels in.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Head::Span { .. } => Signal::Traces,
+            Head::Metric { .. } => Signal::Metrics,
+            Head::Log { .. } => Signal::Logs,
+        }
+    }
+
+    /// Lays the header out (led by its kind byte) in a stack buffer; returns the buffer
+    /// and the length used. Ingest runs on every tracking call, so no heap here.
+    pub fn encode(&self) -> ([u8; MAX_HEAD], usize) {
+        let mut b = [0u8; MAX_HEAD];
+        let n = match *self {
+            Head::Span {
+                error,
+                trace_id,
+                span_id,
+            } => {
+                b[0] = if error { Kind::Error } else { Kind::Event } as u8;
+                b[1..17].copy_from_slice(&trace_id);
+                b[17..25].copy_from_slice(&span_id);
+                25
+            }
+            Head::Metric { kind, value } => {
+                b[0] = Kind::Metric as u8;
+                b[1] = kind as u8;
+                b[2..10].copy_from_slice(&value.to_le_bytes());
+                10
+            }
+            Head::Log { severity } => {
+                b[..2].copy_from_slice(&[Kind::Log as u8, severity]);
+                2
+            }
+        };
+        (b, n)
+    }
+}
+
+/// The largest header (a span's).
+pub const MAX_HEAD: usize = 25;
+
+/// A bounds-checked little-endian cursor over record bytes.
+#[derive(Clone, Debug)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.buf.len() {
+            return None;
+        }
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.array()?))
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        Some(f64::from_le_bytes(self.array()?))
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+
+    /// Reads a container prefix (count, byte length) and splits off its content.
+    fn container(&mut self) -> Option<(u32, Reader<'a>)> {
+        let count = self.u32()?;
+        let len = self.u32()? as usize;
+        Some((count, Reader::new(self.take(len)?)))
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        Some(match self.u8()? {
+            TAG_STR => Value::Str(self.str()?),
+            TAG_INT => Value::Int(i64::from_le_bytes(self.array()?)),
+            TAG_DOUBLE => Value::Double(self.f64()?).finite()?,
+            TAG_BOOL => Value::Bool(self.u8()? != 0),
+            TAG_ARRAY => {
+                let (remaining, r) = self.container()?;
+                Value::Array(Values { r, remaining })
+            }
+            TAG_KVLIST => {
+                let (remaining, r) = self.container()?;
+                Value::KvList(Attrs { r, remaining })
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// One attribute value, borrowed from a record.
+#[derive(Clone, Debug)]
+pub enum Value<'a> {
+    /// A string (not yet cut to the attribute length limit).
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A finite double.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An array of values.
+    Array(Values<'a>),
+    /// A nested key/value list.
+    KvList(Attrs<'a>),
+}
+
+impl<'a> Value<'a> {
+    fn finite(self) -> Option<Self> {
+        match self {
+            Value::Double(d) if !d.is_finite() => None,
+            v => Some(v),
+        }
+    }
+}
+
+/// Iterator over an array's values. A malformed entry ends the iteration.
+#[derive(Clone, Debug)]
+pub struct Values<'a> {
+    r: Reader<'a>,
+    remaining: u32,
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let v = self.r.value();
+        if v.is_none() {
+            self.remaining = 0;
+        }
+        v
+    }
+}
+
+/// Iterator over `(key, value)` attributes. A malformed entry ends the iteration.
+#[derive(Clone, Debug)]
+pub struct Attrs<'a> {
+    r: Reader<'a>,
+    remaining: u32,
+}
+
+impl<'a> Attrs<'a> {
+    /// An empty attribute list.
+    pub fn empty() -> Self {
+        Attrs {
+            r: Reader::new(&[]),
+            remaining: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (&'a str, Value<'a>);
+
+    fn next(&mut self) -> Option<(&'a str, Value<'a>)> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let kv = (|| Some((self.r.str()?, self.r.value()?)))();
+        if kv.is_none() {
+            self.remaining = 0;
+        }
+        kv
+    }
+}
+
+/// A decoded record, borrowing its strings from the queue's bytes.
+#[derive(Clone, Debug)]
+pub struct Item<'a> {
+    /// Event time, Unix nanoseconds.
+    pub time_ns: u64,
+    /// The per-kind header.
+    pub head: Head,
+    /// Name / message; for errors also message and stack (see [`Kind::n_strings`]).
+    pub strings: [&'a str; 3],
+    /// The caller's attributes (context for errors).
+    pub attrs: Attrs<'a>,
+}
+
+impl<'a> Item<'a> {
+    /// Decodes one record (header + body), or `None` if it is malformed.
+    pub fn decode(record: &'a [u8]) -> Option<Item<'a>> {
+        let mut r = Reader::new(record);
+        let kind = Kind::from_u8(r.u8()?)?;
+        let head = match kind {
+            Kind::Event | Kind::Error => Head::Span {
+                error: kind == Kind::Error,
+                trace_id: r.array()?,
+                span_id: r.array()?,
+            },
+            Kind::Metric => Head::Metric {
+                kind: MetricKind::from_u8(r.u8()?)?,
+                value: r.f64()?,
+            },
+            Kind::Log => Head::Log { severity: r.u8()? },
+        };
+        let time_ns = time_ms_to_ns(r.f64()?)?;
+        let mut strings = [""; 3];
+        for s in strings.iter_mut().take(kind.n_strings()) {
+            *s = r.str()?;
+        }
+        let (remaining, r) = r.container()?;
+        Some(Item {
+            time_ns,
+            head,
+            strings,
+            attrs: Attrs { r, remaining },
+        })
+    }
+}
+
+/// Converts a wall-clock time in (fractional) milliseconds to Unix nanoseconds, keeping
+/// the sub-millisecond part that a plain `ms * 1e6` would round away.
+pub fn time_ms_to_ns(ms: f64) -> Option<u64> {
+    if !(ms.is_finite() && ms >= 0.0) {
+        return None;
+    }
+    let whole = ms.trunc();
+    Some(whole as u64 * 1_000_000 + ((ms - whole) * 1e6) as u64)
+}
+
+/// Returns `s` cut to at most `max` characters, on a character boundary.
+pub fn cut_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Returns `s` cut to at most `max` bytes, on a character boundary.
+pub fn cut_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    &s[..i]
+}
+
+/// Builds record bodies in Rust the way `js/record.js` does in JS, so the core's tests
+/// can exercise the exact layout the boundary produces.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    /// A value to lay out.
+    pub enum V<'s> {
+        S(&'s str),
+        I(i64),
+        D(f64),
+        B(bool),
+        A(Vec<V<'s>>),
+        M(Vec<(&'s str, V<'s>)>),
+    }
+
+    fn str(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    fn container(out: &mut Vec<u8>, count: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(&(count as u32).to_le_bytes());
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        write(out);
+        let len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    fn value(out: &mut Vec<u8>, v: &V) {
+        match v {
+            V::S(s) => {
+                out.push(TAG_STR);
+                str(out, s);
+            }
+            V::I(i) => {
+                out.push(TAG_INT);
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+            V::D(d) => {
+                out.push(TAG_DOUBLE);
+                out.extend_from_slice(&d.to_le_bytes());
+            }
+            V::B(b) => out.extend_from_slice(&[TAG_BOOL, *b as u8]),
+            V::A(vs) => {
+                out.push(TAG_ARRAY);
+                container(out, vs.len(), |o| vs.iter().for_each(|v| value(o, v)));
+            }
+            V::M(kvs) => {
+                out.push(TAG_KVLIST);
+                attrs(out, kvs);
+            }
+        }
+    }
+
+    fn attrs(out: &mut Vec<u8>, kvs: &[(&str, V)]) {
+        container(out, kvs.len(), |o| {
+            for (k, v) in kvs {
+                str(o, k);
+                value(o, v);
+            }
+        })
+    }
+
+    /// A body: time, strings, attributes.
+    pub fn body(time_ms: f64, strings: &[&str], kvs: &[(&str, V)]) -> Vec<u8> {
+        let mut out = time_ms.to_le_bytes().to_vec();
+        strings.iter().for_each(|s| str(&mut out, s));
+        attrs(&mut out, kvs);
+        out
+    }
+
+    /// A whole record: header then body.
+    pub fn record(head: Head, time_ms: f64, strings: &[&str], kvs: &[(&str, V)]) -> Vec<u8> {
+        let (h, n) = head.encode();
+        let mut out = h[..n].to_vec();
+        out.extend(body(time_ms, strings, kvs));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{record, V};
+    use super::*;
+
+    const SPAN: Head = Head::Span {
+        error: false,
+        trace_id: [1; 16],
+        span_id: [2; 8],
+    };
+
+    #[test]
+    fn a_record_decodes_to_what_was_written() {
+        let rec = record(
+            SPAN,
+            1_700_000_000_123.5,
+            &["api.request"],
+            &[
+                ("endpoint", V::S("/v1/users")),
+                ("status", V::I(200)),
+                ("duration_ms", V::D(45.2)),
+                ("ok", V::B(true)),
+                ("tags", V::A(vec![V::S("a"), V::I(-1)])),
+                ("nested", V::M(vec![("k", V::S("v"))])),
+            ],
+        );
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!(item.head, SPAN);
+        assert_eq!(item.time_ns, 1_700_000_000_123_500_000);
+        assert_eq!(item.strings[0], "api.request");
+        let attrs: Vec<_> = item.attrs.collect();
+        assert_eq!(attrs.len(), 6);
+        assert!(matches!(attrs[0], ("endpoint", Value::Str("/v1/users"))));
+        assert!(matches!(attrs[1], ("status", Value::Int(200))));
+        assert!(matches!(attrs[2], ("duration_ms", Value::Double(d)) if d == 45.2));
+        assert!(matches!(attrs[3], ("ok", Value::Bool(true))));
+        match &attrs[4].1 {
+            Value::Array(vs) => assert_eq!(vs.clone().count(), 2),
+            v => panic!("{v:?}"),
+        }
+        match &attrs[5].1 {
+            Value::KvList(kv) => assert!(matches!(kv.clone().next(), Some(("k", Value::Str("v"))))),
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_record_is_rejected_or_yields_fewer_attributes() {
+        let rec = record(
+            Head::Metric {
+                kind: MetricKind::Histogram,
+                value: 1.5,
+            },
+            1.0,
+            &["m"],
+            &[
+                ("a", V::A(vec![V::M(vec![("x", V::I(1))])])),
+                ("b", V::S("é")),
+            ],
+        );
+        for n in 0..rec.len() {
+            if let Some(item) = Item::decode(&rec[..n]) {
+                assert!(item.attrs.count() < 2);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        for _ in 0..20_000 {
+            let len = (state % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 8) as u8
+                })
+                .collect();
+            if let Some(item) = Item::decode(&bytes) {
+                for (_, v) in item.attrs {
+                    if let Value::Array(vs) = v {
+                        vs.count();
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_finite_doubles_and_bad_utf8_do_not_decode() {
+        let mut rec = record(SPAN, 1.0, &["e"], &[("d", V::D(f64::NAN))]);
+        assert_eq!(Item::decode(&rec).unwrap().attrs.count(), 0);
+        rec = record(SPAN, 1.0, &["\u{e9}"], &[]);
+        let at = MAX_HEAD + 8 + 4;
+        rec[at] = 0xff;
+        assert!(Item::decode(&rec).is_none());
+    }
+
+    #[test]
+    fn strings_are_cut_on_character_boundaries() {
+        assert_eq!(cut_chars("héllo", 2), "hé");
+        assert_eq!(cut_chars("hé", 5), "hé");
+        assert_eq!(cut_bytes("héllo", 2), "h");
+        assert_eq!(cut_bytes("😀😀", 5), "😀");
+    }
+
+    #[test]
+    fn metric_kinds_parse_case_insensitively() {
+        assert_eq!(MetricKind::parse("COUNTER"), Some(MetricKind::Counter));
+        assert_eq!(MetricKind::parse("Histogram"), Some(MetricKind::Histogram));
+        assert_eq!(MetricKind::parse("summary"), None);
+    }
+
+    #[test]
+    fn times_keep_sub_millisecond_precision() {
+        assert_eq!(time_ms_to_ns(1.5), Some(1_500_000));
+        assert_eq!(time_ms_to_ns(f64::NAN), None);
+        assert_eq!(time_ms_to_ns(-1.0), None);
+    }
+}

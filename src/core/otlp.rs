@@ -1,0 +1,496 @@
+//! OTLP/HTTP JSON encoding (SPEC §4): lowerCamelCase keys, hex ids, integer enums,
+//! 64-bit integers as strings, unique attribute keys, no nulls.
+//!
+//! The resource and scope are rendered once per client into each signal's request
+//! prefix; a request is `prefix, item, item, ..., suffix`.
+
+use super::config::Config;
+use super::ids::hex;
+use super::json;
+use super::model::{cut_bytes, cut_chars, Attrs, Head, Item, MetricKind, Signal, Value};
+use super::severity;
+
+/// Attribute strings are cut to this many characters.
+pub const MAX_STRING_CHARS: usize = 500;
+/// Log bodies are cut to this many characters.
+pub const MAX_BODY_CHARS: usize = 1000;
+/// Stack traces are cut to this many bytes.
+pub const MAX_STACK_BYTES: usize = 4096;
+/// Span name of `trackError` spans.
+pub const ERROR_SPAN_NAME: &str = "automagik.error";
+/// Closes what every prefix opens.
+pub const SUFFIX: &[u8] = b"]}]}]}";
+/// Default histogram bucket bounds (OpenTelemetry's default explicit bounds).
+pub const HISTOGRAM_BOUNDS: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
+/// Facts about the client and its host that go into the resource.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    /// Persistent anonymous user id.
+    pub user_id: String,
+    /// Per-instance session id.
+    pub session_id: String,
+    /// `browser`, `workerd`, `deno` or `node`.
+    pub runtime_name: String,
+    /// The runtime's version, when known.
+    pub runtime_version: String,
+    /// The operating system, when known.
+    pub os_type: String,
+}
+
+/// The OTLP encoder of one client: per-signal request prefixes.
+#[derive(Debug)]
+pub struct Otlp {
+    prefixes: [Vec<u8>; 3],
+}
+
+impl Otlp {
+    /// Renders the resource and scope for `config` and `identity`.
+    pub fn new(config: &Config, identity: &Identity) -> Self {
+        let mut resource = b"{\"attributes\":[".to_vec();
+        let sdk_version = env!("CARGO_PKG_VERSION");
+        let pairs = [
+            ("service.name", config.project_name.as_str()),
+            ("service.version", &config.version),
+            ("project.name", &config.project_name),
+            ("project.version", &config.version),
+            ("service.organization", &config.organization),
+            ("user.id", &identity.user_id),
+            ("session.id", &identity.session_id),
+            ("telemetry.sdk.name", "automagik-telemetry"),
+            ("telemetry.sdk.language", "webjs"),
+            ("telemetry.sdk.version", sdk_version),
+            ("process.runtime.name", &identity.runtime_name),
+            ("process.runtime.version", &identity.runtime_version),
+            ("os.type", &identity.os_type),
+        ];
+        let mut first = true;
+        for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
+            if !first {
+                resource.push(b',');
+            }
+            first = false;
+            key_string(&mut resource, k, v);
+        }
+        resource.extend_from_slice(b"]}");
+        let mut scope = b"{\"name\":".to_vec();
+        json::string(&mut scope, &format!("{}.telemetry", config.project_name));
+        scope.extend_from_slice(b",\"version\":");
+        json::string(&mut scope, sdk_version);
+        scope.push(b'}');
+        let prefix = |outer: &str, inner: &str, items: &str| {
+            let mut p = format!("{{\"{outer}\":[{{\"resource\":").into_bytes();
+            p.extend_from_slice(&resource);
+            p.extend_from_slice(format!(",\"{inner}\":[{{\"scope\":").as_bytes());
+            p.extend_from_slice(&scope);
+            p.extend_from_slice(format!(",\"{items}\":[").as_bytes());
+            p
+        };
+        Otlp {
+            prefixes: [
+                prefix("resourceSpans", "scopeSpans", "spans"),
+                prefix("resourceMetrics", "scopeMetrics", "metrics"),
+                prefix("resourceLogs", "scopeLogs", "logRecords"),
+            ],
+        }
+    }
+
+    /// Starts a request body for `signal`.
+    pub fn open(&self, signal: Signal, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.prefixes[signal as usize]);
+    }
+
+    /// Appends one item (the caller separates items with commas).
+    pub fn item(out: &mut Vec<u8>, item: &Item) {
+        match item.head {
+            Head::Span {
+                error,
+                trace_id,
+                span_id,
+            } => span(out, item, error, &trace_id, &span_id),
+            Head::Metric { kind, value } => metric(out, item, kind, value),
+            Head::Log { severity } => log(out, item, severity),
+        }
+    }
+}
+
+fn field(out: &mut Vec<u8>, name: &str) {
+    out.push(b',');
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn time_field(out: &mut Vec<u8>, name: &str, ns: u64) {
+    field(out, name);
+    json::quoted_uint(out, ns);
+}
+
+fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &[u8]) {
+    out.extend_from_slice(b"{\"traceId\":\"");
+    hex(out, trace_id);
+    out.extend_from_slice(b"\",\"spanId\":\"");
+    hex(out, span_id);
+    out.push(b'"');
+    field(out, "name");
+    let name = if error {
+        ERROR_SPAN_NAME
+    } else {
+        cut_chars(item.strings[0], MAX_STRING_CHARS)
+    };
+    json::string(out, name);
+    out.extend_from_slice(b",\"kind\":1");
+    time_field(out, "startTimeUnixNano", item.time_ns);
+    time_field(out, "endTimeUnixNano", item.time_ns);
+    field(out, "attributes");
+    if error {
+        let [ty, message, _] = item.strings.map(|s| cut_chars(s, MAX_STRING_CHARS));
+        let stack = cut_bytes(item.strings[2], MAX_STACK_BYTES);
+        let fixed = [
+            ("error_type", ty),
+            ("error_message", message),
+            ("exception.type", ty),
+            ("exception.message", message),
+            ("exception.stacktrace", stack),
+        ];
+        let fixed: Vec<_> = fixed.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        attributes(out, &fixed, item.attrs.clone(), None);
+        out.extend_from_slice(b",\"status\":{\"code\":2,\"message\":");
+        json::string(out, message);
+        out.extend_from_slice(b"}}");
+    } else {
+        attributes(out, &[], item.attrs.clone(), None);
+        out.extend_from_slice(b",\"status\":{\"code\":1}}");
+    }
+}
+
+/// The `unit` attribute, which OTLP carries as the metric's unit rather than a label.
+fn unit<'a>(attrs: &Attrs<'a>) -> Option<&'a str> {
+    attrs.clone().find_map(|(k, v)| match (k, v) {
+        ("unit", Value::Str(s)) => Some(s),
+        _ => None,
+    })
+}
+
+fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
+    out.extend_from_slice(b"{\"name\":");
+    json::string(out, cut_chars(item.strings[0], MAX_STRING_CHARS));
+    let unit = unit(&item.attrs);
+    if let Some(u) = unit {
+        field(out, "unit");
+        json::string(out, cut_chars(u, MAX_STRING_CHARS));
+    }
+    let t = item.time_ns;
+    field(
+        out,
+        match kind {
+            MetricKind::Gauge => "gauge",
+            MetricKind::Counter => "sum",
+            MetricKind::Histogram => "histogram",
+        },
+    );
+    out.extend_from_slice(b"{\"dataPoints\":[{\"timeUnixNano\":");
+    json::quoted_uint(out, t);
+    if kind != MetricKind::Gauge {
+        time_field(out, "startTimeUnixNano", t);
+    }
+    if kind == MetricKind::Histogram {
+        out.extend_from_slice(b",\"count\":\"1\"");
+        for name in ["sum", "min", "max"] {
+            field(out, name);
+            json::double(out, value);
+        }
+        let bucket = HISTOGRAM_BOUNDS.iter().take_while(|b| value > **b).count();
+        out.extend_from_slice(b",\"bucketCounts\":[");
+        for i in 0..=HISTOGRAM_BOUNDS.len() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(if i == bucket { b"\"1\"" } else { b"\"0\"" });
+        }
+        out.extend_from_slice(b"],\"explicitBounds\":[");
+        for (i, b) in HISTOGRAM_BOUNDS.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::double(out, *b);
+        }
+        out.push(b']');
+    } else {
+        field(out, "asDouble");
+        json::double(out, value);
+    }
+    field(out, "attributes");
+    attributes(out, &[], item.attrs.clone(), unit.map(|_| "unit"));
+    out.extend_from_slice(b"}]");
+    match kind {
+        MetricKind::Gauge => {}
+        MetricKind::Counter => {
+            out.extend_from_slice(b",\"aggregationTemporality\":1,\"isMonotonic\":true")
+        }
+        MetricKind::Histogram => out.extend_from_slice(b",\"aggregationTemporality\":1"),
+    }
+    out.extend_from_slice(b"}}");
+}
+
+fn log(out: &mut Vec<u8>, item: &Item, severity: u8) {
+    out.extend_from_slice(b"{\"timeUnixNano\":");
+    json::quoted_uint(out, item.time_ns);
+    time_field(out, "observedTimeUnixNano", item.time_ns);
+    field(out, "severityNumber");
+    json::uint(out, u64::from(severity));
+    field(out, "severityText");
+    json::string(out, severity::text(severity));
+    out.extend_from_slice(b",\"body\":{\"stringValue\":");
+    json::string(out, cut_chars(item.strings[0], MAX_BODY_CHARS));
+    out.push(b'}');
+    field(out, "attributes");
+    attributes(out, &[], item.attrs.clone(), None);
+    out.push(b'}');
+}
+
+/// Writes a KeyValue list: `fixed` first, then `attrs` minus keys already written
+/// (first occurrence wins), minus `skip` and empty keys.
+fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Option<&str>) {
+    out.push(b'[');
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in fixed {
+        if !seen.is_empty() {
+            out.push(b',');
+        }
+        key_string(out, k, v);
+        seen.push(k);
+    }
+    for (k, v) in attrs {
+        if k.is_empty() || Some(k) == skip || seen.contains(&k) {
+            continue;
+        }
+        if !seen.is_empty() {
+            out.push(b',');
+        }
+        key_value(out, k, &v);
+        seen.push(k);
+    }
+    out.push(b']');
+}
+
+/// A string attribute whose value the caller has already cut to its own limit.
+fn key_string(out: &mut Vec<u8>, k: &str, v: &str) {
+    out.extend_from_slice(b"{\"key\":");
+    json::string(out, k);
+    out.extend_from_slice(b",\"value\":{\"stringValue\":");
+    json::string(out, v);
+    out.extend_from_slice(b"}}");
+}
+
+fn key_value(out: &mut Vec<u8>, k: &str, v: &Value) {
+    out.extend_from_slice(b"{\"key\":");
+    json::string(out, cut_chars(k, MAX_STRING_CHARS));
+    out.extend_from_slice(b",\"value\":");
+    any_value(out, v);
+    out.push(b'}');
+}
+
+fn any_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => {
+            out.extend_from_slice(b"{\"stringValue\":");
+            json::string(out, cut_chars(s, MAX_STRING_CHARS));
+        }
+        Value::Int(i) => {
+            out.extend_from_slice(b"{\"intValue\":\"");
+            json::int(out, *i);
+            out.push(b'"');
+        }
+        Value::Double(d) => {
+            out.extend_from_slice(b"{\"doubleValue\":");
+            json::double(out, *d);
+        }
+        Value::Bool(b) => {
+            out.extend_from_slice(if *b {
+                b"{\"boolValue\":true"
+            } else {
+                b"{\"boolValue\":false"
+            });
+        }
+        Value::Array(vs) => {
+            out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
+            for (i, v) in vs.clone().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                any_value(out, &v);
+            }
+            out.extend_from_slice(b"]}");
+        }
+        Value::KvList(kvs) => {
+            out.extend_from_slice(b"{\"kvlistValue\":{\"values\":");
+            attributes(out, &[], kvs.clone(), None);
+            out.push(b'}');
+        }
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::{Config, Raw};
+    use crate::core::model::testing::{record, V};
+
+    fn encode(rec: &[u8]) -> String {
+        let config = Config::parse(&mut |n| match n {
+            "projectName" => Raw::Str("my-app".into()),
+            "version" => Raw::Str("1.0.0".into()),
+            _ => Raw::Missing,
+        })
+        .unwrap();
+        let otlp = Otlp::new(
+            &config,
+            &Identity {
+                user_id: "u".into(),
+                session_id: "s".into(),
+                runtime_name: "node".into(),
+                ..Identity::default()
+            },
+        );
+        let item = Item::decode(rec).unwrap();
+        let mut out = Vec::new();
+        otlp.open(item.head.signal(), &mut out);
+        Otlp::item(&mut out, &item);
+        out.extend_from_slice(SUFFIX);
+        String::from_utf8(out).unwrap()
+    }
+
+    const SPAN: Head = Head::Span {
+        error: false,
+        trace_id: [0xab; 16],
+        span_id: [0x01; 8],
+    };
+
+    #[test]
+    fn an_event_is_a_span_with_typed_attributes() {
+        let body = encode(&record(
+            SPAN,
+            1000.5,
+            &["api.request"],
+            &[
+                ("endpoint", V::S("/v1/users")),
+                ("status", V::I(200)),
+                ("duration_ms", V::D(45.2)),
+                ("ok", V::B(false)),
+                ("tags", V::A(vec![V::S("a")])),
+                ("m", V::M(vec![("k", V::I(-3)), ("k", V::I(4))])),
+            ],
+        ));
+        assert!(body.starts_with("{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"my-app\"}}"), "{body}");
+        assert!(body.contains(
+            "{\"key\":\"telemetry.sdk.language\",\"value\":{\"stringValue\":\"webjs\"}}"
+        ));
+        assert!(body.contains("\"scope\":{\"name\":\"my-app.telemetry\""));
+        assert!(
+            !body.contains("os.type"),
+            "empty resource facts are left out"
+        );
+        let span = concat!(
+            "{\"traceId\":\"abababababababababababababababab\",\"spanId\":\"0101010101010101\",",
+            "\"name\":\"api.request\",\"kind\":1,\"startTimeUnixNano\":\"1000500000\",\"endTimeUnixNano\":\"1000500000\",",
+            "\"attributes\":[{\"key\":\"endpoint\",\"value\":{\"stringValue\":\"/v1/users\"}},",
+            "{\"key\":\"status\",\"value\":{\"intValue\":\"200\"}},",
+            "{\"key\":\"duration_ms\",\"value\":{\"doubleValue\":45.2}},",
+            "{\"key\":\"ok\",\"value\":{\"boolValue\":false}},",
+            "{\"key\":\"tags\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"a\"}]}}},",
+            "{\"key\":\"m\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":{\"intValue\":\"-3\"}}]}}}],",
+            "\"status\":{\"code\":1}}]}]}]}"
+        );
+        assert!(body.ends_with(span), "{body}");
+    }
+
+    #[test]
+    fn an_error_span_carries_status_2_and_exception_attributes_first() {
+        let long = "x".repeat(600);
+        let stack = "é".repeat(3000);
+        let head = Head::Span {
+            error: true,
+            trace_id: [0xab; 16],
+            span_id: [0x01; 8],
+        };
+        let body = encode(&record(
+            head,
+            1.0,
+            &["TypeError", &long, &stack],
+            &[("error_type", V::S("spoofed")), ("order_id", V::S("o1"))],
+        ));
+        assert!(body.contains("\"name\":\"automagik.error\""));
+        assert!(body.contains("{\"key\":\"error_type\",\"value\":{\"stringValue\":\"TypeError\"}}"));
+        assert!(
+            !body.contains("spoofed"),
+            "fixed attributes win over the context"
+        );
+        assert!(body.contains("{\"key\":\"order_id\""));
+        let msg = format!(
+            "\"status\":{{\"code\":2,\"message\":\"{}\"}}",
+            "x".repeat(500)
+        );
+        assert!(body.contains(&msg));
+        let st = body
+            .split("exception.stacktrace\",\"value\":{\"stringValue\":\"")
+            .nth(1)
+            .unwrap();
+        let st = st.split('"').next().unwrap();
+        assert!(st.len() <= MAX_STACK_BYTES && st.len() > MAX_STACK_BYTES - 2);
+    }
+
+    #[test]
+    fn metrics_take_their_otlp_shapes() {
+        let gauge = encode(&record(
+            Head::Metric {
+                kind: MetricKind::Gauge,
+                value: 75.5,
+            },
+            1.0,
+            &["cpu.usage"],
+            &[("unit", V::S("%")), ("host", V::S("a"))],
+        ));
+        assert!(gauge.contains("{\"name\":\"cpu.usage\",\"unit\":\"%\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"asDouble\":75.5,\"attributes\":[{\"key\":\"host\""), "{gauge}");
+        let sum = encode(&record(
+            Head::Metric {
+                kind: MetricKind::Counter,
+                value: 1.0,
+            },
+            1.0,
+            &["requests"],
+            &[],
+        ));
+        assert!(sum.contains("\"sum\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"startTimeUnixNano\":\"1000000\",\"asDouble\":1,\"attributes\":[]}],\"aggregationTemporality\":1,\"isMonotonic\":true}"), "{sum}");
+        let hist = encode(&record(
+            Head::Metric {
+                kind: MetricKind::Histogram,
+                value: 123.45,
+            },
+            1.0,
+            &["latency"],
+            &[],
+        ));
+        assert!(hist.contains("\"count\":\"1\",\"sum\":123.45,\"min\":123.45,\"max\":123.45,\"bucketCounts\":[\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"1\",\"0\""), "{hist}");
+        assert!(hist.contains(
+            "\"explicitBounds\":[0,5,10,25,50,75,100,250,500,750,1000,2500,5000,7500,10000]"
+        ));
+        assert!(hist.contains("\"aggregationTemporality\":1}"));
+    }
+
+    #[test]
+    fn a_log_has_severity_number_text_and_a_cut_body() {
+        let msg = "m".repeat(1200);
+        let body = encode(&record(Head::Log { severity: 13 }, 2.0, &[&msg], &[]));
+        assert!(body.contains("\"severityNumber\":13,\"severityText\":\"WARN\""));
+        assert!(body.contains(&format!(
+            "\"body\":{{\"stringValue\":\"{}\"}}",
+            "m".repeat(1000)
+        )));
+        assert!(body.contains("\"observedTimeUnixNano\":\"2000000\""));
+    }
+}

@@ -1,0 +1,354 @@
+//! The client's core: tracked records go into the byte-bounded queue, come out as
+//! request bodies (one per signal, split only at `maxBatchBytes`), and are settled as
+//! delivered, dropped or re-queued. The wasm layer drives it; nothing here waits.
+
+use super::config::Config;
+use super::gzip::gzip;
+use super::ids::Rng;
+use super::model::{Head, Item, MetricKind, Signal};
+use super::otlp::{Identity, Otlp, SUFFIX};
+use super::queue::{Queue, Taken};
+use super::stats::{DropReason, Stats};
+
+/// What a tracking call recorded, beyond its body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Track {
+    /// `trackEvent`.
+    Event,
+    /// `trackError`.
+    Error,
+    /// `trackMetric` with its kind and finite value.
+    Metric(MetricKind, f64),
+    /// `trackLog` with its severity number.
+    Log(u8),
+}
+
+/// A request ready to send: its body holds every record taken from the queue.
+#[derive(Debug)]
+pub struct Request {
+    /// The signal the body carries.
+    pub signal: Signal,
+    /// The body, gzipped when `gzip` is set.
+    pub body: Vec<u8>,
+    /// Whether the body is gzip-compressed.
+    pub gzip: bool,
+    /// How many items the body holds.
+    pub items: usize,
+    taken: Taken,
+}
+
+/// How a request ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settle {
+    /// 2xx; `rejected` items were refused in a partial success.
+    Delivered {
+        /// Items the backend rejected.
+        rejected: u64,
+    },
+    /// A failure retrying will not fix: the items are dropped.
+    Drop(String),
+    /// A transient failure after the last retry: the items go back to the queue head.
+    Requeue(String),
+}
+
+/// Per-client state that exists only after the first tracking call (no randomness or
+/// storage before it).
+#[derive(Debug)]
+struct Session {
+    rng: Rng,
+    identity: Identity,
+    otlp: Otlp,
+}
+
+/// Queue, encoder and counters of one client.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// The validated configuration.
+    pub config: Config,
+    /// Delivery counters.
+    pub stats: Stats,
+    queue: Queue,
+    session: Option<Session>,
+}
+
+impl Pipeline {
+    /// A pipeline for `config`; nothing is generated until [`Pipeline::start`].
+    pub fn new(config: Config) -> Self {
+        Pipeline {
+            queue: Queue::new(config.max_queue_bytes as usize),
+            config,
+            stats: Stats::default(),
+            session: None,
+        }
+    }
+
+    /// Whether [`Pipeline::start`] has run.
+    pub fn started(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Begins the session with a random seed and the client's identity (first call wins).
+    pub fn start(&mut self, seed: u64, identity: Identity) {
+        if self.session.is_none() {
+            let otlp = Otlp::new(&self.config, &identity);
+            self.session = Some(Session {
+                rng: Rng::new(seed),
+                identity,
+                otlp,
+            });
+        }
+    }
+
+    /// The session's identity, once started.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.session.as_ref().map(|s| &s.identity)
+    }
+
+    /// A uniform random number in `[0, 1)` for backoff jitter.
+    pub fn jitter(&mut self) -> f64 {
+        self.session.as_mut().map_or(0.5, |s| s.rng.unit())
+    }
+
+    /// Queues one record whose body the boundary wrote. Returns whether its signal has
+    /// reached `batchSize` and should be flushed.
+    pub fn ingest(&mut self, track: Track, body: &[u8]) -> bool {
+        let Some(session) = self.session.as_mut() else {
+            self.stats.drop(DropReason::Invalid, 1);
+            return false;
+        };
+        let head = match track {
+            Track::Event | Track::Error => Head::Span {
+                error: track == Track::Error,
+                trace_id: session.rng.trace_id(),
+                span_id: session.rng.span_id(),
+            },
+            Track::Metric(kind, value) => Head::Metric { kind, value },
+            Track::Log(severity) => Head::Log { severity },
+        };
+        let (head_bytes, n) = head.encode();
+        let signal = head.signal();
+        let dropped = self.queue.push(signal, &head_bytes[..n], body);
+        self.stats.drop(DropReason::QueueFull, dropped);
+        self.queue.items(signal) >= self.config.batch_size as usize
+    }
+
+    /// Queued items of `signal`.
+    pub fn queued(&self, signal: Signal) -> usize {
+        self.queue.items(signal)
+    }
+
+    /// Queued bytes across signals.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.bytes()
+    }
+
+    /// Takes the oldest records of `signal` that fit in one request (at least one) and
+    /// encodes them. Records that fail to decode are dropped as invalid.
+    pub fn next_request(&mut self, signal: Signal) -> Option<Request> {
+        let session = self.session.as_ref()?;
+        let max = self.config.max_batch_bytes as usize;
+        loop {
+            let mut body = Vec::new();
+            session.otlp.open(signal, &mut body);
+            let (mut consumed, mut written, mut invalid) = (0, 0, 0);
+            for record in self.queue.records(signal) {
+                let mark = body.len();
+                if let Some(item) = Item::decode(record) {
+                    if written > 0 {
+                        body.push(b',');
+                    }
+                    Otlp::item(&mut body, &item);
+                    if written > 0 && body.len() + SUFFIX.len() > max {
+                        body.truncate(mark);
+                        break;
+                    }
+                    written += 1;
+                } else {
+                    invalid += 1;
+                }
+                consumed += 1;
+            }
+            if consumed == 0 {
+                return None;
+            }
+            let taken = self.queue.take(signal, consumed);
+            self.stats.drop(DropReason::Invalid, invalid);
+            if written == 0 {
+                continue;
+            }
+            body.extend_from_slice(SUFFIX);
+            let gzip_it = self.config.compression_enabled
+                && body.len() > self.config.compression_threshold as usize;
+            if gzip_it {
+                body = gzip(&body);
+            }
+            return Some(Request {
+                signal,
+                body,
+                gzip: gzip_it,
+                items: written as usize,
+                taken,
+            });
+        }
+    }
+
+    /// The URL a request for `signal` goes to.
+    pub fn url(&self, signal: Signal) -> &str {
+        match signal {
+            Signal::Traces => &self.config.traces_endpoint,
+            Signal::Metrics => &self.config.metrics_endpoint,
+            Signal::Logs => &self.config.logs_endpoint,
+        }
+    }
+
+    /// Records how `request` ended.
+    pub fn settle(&mut self, request: Request, how: Settle) {
+        let items = request.items as u64;
+        match how {
+            Settle::Delivered { rejected } => {
+                let rejected = rejected.min(items);
+                self.stats.sent_requests += 1;
+                self.stats.sent_items += items - rejected;
+                self.stats.sent_bytes += request.body.len() as u64;
+                self.stats.drop(DropReason::Rejected, rejected);
+            }
+            Settle::Drop(error) => {
+                self.stats.drop(DropReason::Failed, items);
+                self.stats.last_error = Some(error);
+            }
+            Settle::Requeue(error) => {
+                let dropped = self.queue.requeue(request.signal, request.taken);
+                self.stats.drop(DropReason::QueueFull, dropped);
+                self.stats.last_error = Some(error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::Raw;
+    use crate::core::model::testing::{body, V};
+    use miniz_oxide::inflate::decompress_to_vec;
+
+    fn pipeline(opts: &[(&str, f64)]) -> Pipeline {
+        let config = Config::parse(&mut |n| match n {
+            "projectName" => Raw::Str("p".into()),
+            "version" => Raw::Str("1".into()),
+            _ => opts
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map_or(Raw::Missing, |(_, v)| Raw::Number(*v)),
+        })
+        .unwrap();
+        let mut p = Pipeline::new(config);
+        p.start(7, Identity::default());
+        p
+    }
+
+    fn event(p: &mut Pipeline, name: &str) -> bool {
+        p.ingest(Track::Event, &body(1.0, &[name], &[("k", V::S("v"))]))
+    }
+
+    fn text(r: &Request) -> String {
+        let raw = if r.gzip {
+            decompress_to_vec(&r.body[10..r.body.len() - 8]).unwrap()
+        } else {
+            r.body.clone()
+        };
+        String::from_utf8(raw).unwrap()
+    }
+
+    #[test]
+    fn nothing_is_queued_before_the_session_starts() {
+        let config = pipeline(&[]).config;
+        let mut p = Pipeline::new(config);
+        assert!(!p.ingest(Track::Event, &body(1.0, &["e"], &[])));
+        assert_eq!(p.stats.dropped_invalid, 1);
+        assert!(p.next_request(Signal::Traces).is_none());
+    }
+
+    #[test]
+    fn reaching_batch_size_asks_for_a_flush() {
+        let mut p = pipeline(&[("batchSize", 3.0)]);
+        assert!(!event(&mut p, "a"));
+        assert!(!event(&mut p, "b"));
+        assert!(event(&mut p, "c"));
+    }
+
+    #[test]
+    fn one_request_holds_every_queued_item_of_a_signal() {
+        let mut p = pipeline(&[("compressionEnabled", f64::NAN)][..0]);
+        for i in 0..250 {
+            event(&mut p, &format!("e{i}"));
+        }
+        p.ingest(Track::Log(9), &body(1.0, &["hello"], &[]));
+        let r = p.next_request(Signal::Traces).unwrap();
+        assert_eq!(r.items, 250);
+        assert!(r.gzip);
+        let t = text(&r);
+        assert_eq!(t.matches("\"traceId\"").count(), 250);
+        assert_eq!(t.matches("\"resource\"").count(), 1);
+        assert!(p.next_request(Signal::Traces).is_none());
+        assert_eq!(p.next_request(Signal::Logs).unwrap().items, 1);
+        p.settle(r, Settle::Delivered { rejected: 2 });
+        assert_eq!(p.stats.sent_items, 248);
+        assert_eq!(p.stats.dropped_rejected, 2);
+        assert_eq!(p.stats.sent_requests, 1);
+    }
+
+    #[test]
+    fn requests_split_at_max_batch_bytes() {
+        let mut p = pipeline(&[("maxBatchBytes", 4096.0)]);
+        for i in 0..100 {
+            event(&mut p, &format!("event-{i}"));
+        }
+        let mut total = 0;
+        while let Some(r) = p.next_request(Signal::Traces) {
+            let t = text(&r);
+            assert!(t.len() <= 4096, "{}", t.len());
+            assert!(t.ends_with("]}]}]}"));
+            total += r.items;
+        }
+        assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn small_bodies_are_not_compressed() {
+        let mut p = pipeline(&[]);
+        event(&mut p, "one");
+        let r = p.next_request(Signal::Traces).unwrap();
+        assert!(!r.gzip);
+        assert!(text(&r).starts_with("{\"resourceSpans\""));
+    }
+
+    #[test]
+    fn failed_requests_are_dropped_or_requeued_at_the_head() {
+        let mut p = pipeline(&[]);
+        event(&mut p, "first");
+        let r = p.next_request(Signal::Traces).unwrap();
+        event(&mut p, "second");
+        p.settle(r, Settle::Requeue("HTTP 503".into()));
+        assert_eq!(p.stats.last_error.as_deref(), Some("HTTP 503"));
+        let r = p.next_request(Signal::Traces).unwrap();
+        let t = text(&r);
+        assert!(t.find("first").unwrap() < t.find("second").unwrap());
+        p.settle(r, Settle::Drop("HTTP 400".into()));
+        assert_eq!(p.stats.dropped_failed, 2);
+        assert_eq!(p.queued(Signal::Traces), 0);
+    }
+
+    #[test]
+    fn malformed_records_are_dropped_as_invalid() {
+        let mut p = pipeline(&[]);
+        p.ingest(Track::Event, b"garbage");
+        event(&mut p, "ok");
+        let r = p.next_request(Signal::Traces).unwrap();
+        assert_eq!(r.items, 1);
+        assert_eq!(p.stats.dropped_invalid, 1);
+        p.ingest(Track::Event, b"garbage");
+        assert!(p.next_request(Signal::Traces).is_none());
+        assert_eq!(p.stats.dropped_invalid, 2);
+    }
+}

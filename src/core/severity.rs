@@ -1,0 +1,58 @@
+//! Log severities: OTLP severity numbers, their canonical texts, and the names callers
+//! pass as strings.
+
+/// INFO, the default severity.
+pub const INFO: u8 = 9;
+
+const NAMES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+/// Parses a severity name case-insensitively, with common aliases.
+pub fn parse(s: &str) -> Option<u8> {
+    let s = s.trim().to_ascii_uppercase();
+    let name = match s.as_str() {
+        "WARNING" => "WARN",
+        "ERR" => "ERROR",
+        "CRITICAL" | "PANIC" | "EMERGENCY" => "FATAL",
+        "INFORMATION" | "NOTICE" => "INFO",
+        other => other,
+    };
+    NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| 1 + 4 * i as u8)
+}
+
+/// Accepts a numeric severity if it is one OTLP defines (1..=24).
+pub fn from_number(n: f64) -> Option<u8> {
+    (n.fract() == 0.0 && (1.0..=24.0).contains(&n)).then_some(n as u8)
+}
+
+/// The OTLP short name of a severity number: `INFO`, or `INFO2`..`INFO4` within a range.
+pub fn text(n: u8) -> &'static str {
+    const TEXTS: [&str; 24] = [
+        "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO",
+        "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3",
+        "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
+    ];
+    TEXTS[(n.clamp(1, 24) - 1) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_aliases_map_to_the_enum() {
+        assert_eq!(parse("warn"), Some(13));
+        assert_eq!(parse("WARNING"), Some(13));
+        assert_eq!(parse("critical"), Some(21));
+        assert_eq!(parse(" debug "), Some(5));
+        assert_eq!(parse("loud"), None);
+        assert_eq!(from_number(17.0), Some(17));
+        assert_eq!(from_number(0.0), None);
+        assert_eq!(from_number(9.5), None);
+        assert_eq!(text(13), "WARN");
+        assert_eq!(text(10), "INFO2");
+        assert_eq!(text(24), "FATAL4");
+    }
+}

@@ -1,0 +1,51 @@
+//! The record boundary: `js/record.js` lays each tracking call's arguments out in a
+//! scratch buffer in linear memory, which the core then copies into its queue. One
+//! crossing per call and no JS object walk on the Rust side.
+
+use std::sync::OnceLock;
+
+use wasm_bindgen::prelude::*;
+
+use crate::core::model::Kind;
+
+/// Room for one record body; `js/record.js` stops adding attributes when it is full.
+const SCRATCH_BYTES: usize = 64 * 1024;
+
+#[wasm_bindgen(module = "/js/record.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = bindScratch)]
+    fn bind_scratch(memory: &JsValue, ptr: u32, len: u32);
+    #[wasm_bindgen(js_name = writeItem)]
+    fn write_item(kind: u8, a: &JsValue, b: &JsValue) -> u32;
+}
+
+/// Address of the scratch buffer, shared by all clients: JS is single-threaded and each
+/// body is consumed before the tracking call returns.
+static SCRATCH: OnceLock<usize> = OnceLock::new();
+
+fn scratch() -> *mut u8 {
+    *SCRATCH.get_or_init(|| {
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; SCRATCH_BYTES].into_boxed_slice());
+        let ptr = buf.as_mut_ptr();
+        bind_scratch(&wasm_bindgen::memory(), ptr as u32, SCRATCH_BYTES as u32);
+        ptr as usize
+    }) as *mut u8
+}
+
+/// Has JS lay out an item of `kind` from the caller's arguments and hands its body to
+/// `ingest`. Returns false when the arguments do not make a valid item.
+pub fn with_body<R>(
+    kind: Kind,
+    a: &JsValue,
+    b: &JsValue,
+    ingest: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    let ptr = scratch();
+    let len = write_item(kind as u8, a, b) as usize;
+    if len == 0 || len > SCRATCH_BYTES {
+        return None;
+    }
+    // SAFETY: `ptr` addresses SCRATCH_BYTES leaked bytes that only `write_item` writes,
+    // and it has returned; the slice does not outlive this call.
+    Some(ingest(unsafe { std::slice::from_raw_parts(ptr, len) }))
+}

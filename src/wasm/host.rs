@@ -1,0 +1,88 @@
+//! Bindings to `js/host.js`: runtime facts, environment, storage, privacy signals,
+//! randomness and debug output.
+
+use wasm_bindgen::prelude::*;
+
+use crate::core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
+use crate::core::ids::uuid_v4;
+use crate::core::otlp::Identity;
+
+#[wasm_bindgen(module = "/js/host.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = runtimeInfo)]
+    fn runtime_info() -> String;
+    #[wasm_bindgen(js_name = readEnv)]
+    fn read_env(env: &JsValue, name: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = storageGet)]
+    fn storage_get(key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = storageSet)]
+    fn storage_set(key: &str, value: Option<String>);
+    #[wasm_bindgen(js_name = privacySignal)]
+    fn privacy_signal() -> bool;
+    #[wasm_bindgen(js_name = fillRandom)]
+    fn fill_random(buf: &mut [u8]);
+    /// Writes a `verbose` debug line to the console.
+    pub fn debug(line: &str);
+}
+
+const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
+const USER_ID_KEY: &str = "automagik_telemetry_user_id";
+
+/// The name of the running JS runtime (`browser`, `workerd`, `deno`, `node`).
+pub fn runtime_name() -> String {
+    runtime_info()
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What the enablement rules consult, read from `env` (the caller's `config.env`, or
+/// undefined for the process environment) and the host.
+pub fn enablement_facts(env: &JsValue, configured: Option<bool>) -> Facts {
+    Facts {
+        opted_out: storage_get(OPT_OUT_KEY).is_some(),
+        configured,
+        env_enabled: read_env(env, ENABLE_VAR),
+        privacy_signal: privacy_signal(),
+        ci: CI_VARS
+            .iter()
+            .any(|v| read_env(env, v).is_some_and(|x| ci_value_set(&x))),
+    }
+}
+
+/// Persists (or clears) the user's opt-out where the runtime has storage.
+pub fn persist_opt_out(opted_out: bool) {
+    storage_set(OPT_OUT_KEY, opted_out.then(|| "1".to_string()));
+}
+
+/// 16 bytes from the runtime's cryptographic source.
+fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    fill_random(&mut b);
+    b
+}
+
+/// A random seed for the id generator.
+pub fn seed() -> u64 {
+    u64::from_le_bytes(random16()[..8].try_into().unwrap_or_default())
+}
+
+/// The client's identity: a persisted user id where storage exists, a fresh session id,
+/// and the runtime's facts. Called on the first tracking call, never at construction.
+pub fn identity() -> Identity {
+    let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
+        let id = uuid_v4(random16());
+        storage_set(USER_ID_KEY, Some(id.clone()));
+        id
+    });
+    let info = runtime_info();
+    let mut parts = info.split('\n').map(String::from);
+    Identity {
+        user_id,
+        session_id: uuid_v4(random16()),
+        runtime_name: parts.next().unwrap_or_default(),
+        runtime_version: parts.next().unwrap_or_default(),
+        os_type: parts.next().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the publishable npm package into pkg/: release wasm, wasm-bindgen glue
+# (--target web, shared by every runtime entry), wasm-opt -Oz, the per-runtime entry
+# points, TypeScript declarations and package.json from pkg.json.template.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+wasm=target/wasm32-unknown-unknown/release/automagik_telemetry.wasm
+
+cargo build --quiet --release --lib --target wasm32-unknown-unknown
+rm -rf pkg
+wasm-bindgen --target web --no-typescript --out-dir pkg --out-name automagik_telemetry "$wasm"
+# The features Rust's wasm32 target emits by default; wasm-opt must know them all.
+node_modules/.bin/wasm-opt -Oz \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-reference-types --enable-multivalue --enable-mutable-globals \
+  pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
+cp js/package/node.js js/package/browser.js js/package/deno.js js/package/workerd.js js/package/index.d.ts pkg/
+sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
+sed "s/@VERSION@/$version/" pkg.json.template > pkg/package.json
+echo "pkg/ built: @automagik/telemetry $version, wasm $(wc -c < pkg/automagik_telemetry_bg.wasm) bytes"

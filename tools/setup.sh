@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, idempotently and quickly on a second run:
+# the wasm32 target, the wasm-bindgen CLI matching the crate's pinned version, npm build
+# tools (binaryen's wasm-opt) and the Python venv of the test receiver.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  step "cargo install wasm-bindgen-cli $want (one-off, a few minutes)"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+if [ ! -x node_modules/.bin/wasm-opt ] || [ package.json -nt node_modules/.stamp ]; then
+  step "npm ci (build tools)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.stamp
+fi
+
+if [ ! -x .venv/bin/python ] || [ tests/support/requirements.txt -nt .venv/.stamp ]; then
+  step "python venv for the OTLP test receiver"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/support/requirements.txt
+  touch .venv/.stamp
+fi
