@@ -16,6 +16,8 @@ pub const MAX_STRING_CHARS: usize = 500;
 pub const MAX_BODY_CHARS: usize = 1000;
 /// Stack traces are cut to this many bytes.
 pub const MAX_STACK_BYTES: usize = 4096;
+/// Attributes per item (fixed ones included) and entries per nested list.
+pub const MAX_ATTRIBUTES: usize = 128;
 /// Span name of `trackError` spans.
 pub const ERROR_SPAN_NAME: &str = "automagik.error";
 /// Closes what every prefix opens.
@@ -252,8 +254,8 @@ fn log(out: &mut Vec<u8>, item: &Item, severity: u8) {
     out.push(b'}');
 }
 
-/// Writes a KeyValue list: `fixed` first, then `attrs` minus keys already written
-/// (first occurrence wins), minus `skip` and empty keys.
+/// Writes a KeyValue list of at most [`MAX_ATTRIBUTES`]: `fixed` first, then `attrs`
+/// minus keys already written (first occurrence wins), minus `skip` and empty keys.
 fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Option<&str>) {
     out.push(b'[');
     let mut seen: Vec<&str> = Vec::new();
@@ -265,6 +267,9 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Opt
         seen.push(k);
     }
     for (k, v) in attrs {
+        if seen.len() == MAX_ATTRIBUTES {
+            break;
+        }
         if k.is_empty() || Some(k) == skip || seen.contains(&k) {
             continue;
         }
@@ -365,6 +370,9 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// Resource attributes [`encode`] renders (those with values).
+    const RESOURCE_KEYS: usize = 11;
+
     const SPAN: Head = Head::Span {
         error: false,
         trace_id: [0xab; 16],
@@ -442,6 +450,26 @@ mod tests {
             .unwrap();
         let st = st.split('"').next().unwrap();
         assert!(st.len() <= MAX_STACK_BYTES && st.len() > MAX_STACK_BYTES - 2);
+    }
+
+    #[test]
+    fn an_item_has_at_most_128_attributes_fixed_ones_included() {
+        let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+        let many: Vec<(&str, V)> = keys
+            .iter()
+            .zip(0..)
+            .map(|(k, i)| (k.as_str(), V::I(i)))
+            .collect();
+        let head = Head::Span {
+            error: true,
+            trace_id: [1; 16],
+            span_id: [1; 8],
+        };
+        let body = encode(&record(head, 1.0, &["E", "m", "s"], &many));
+        assert_eq!(
+            body.matches("{\"key\":").count() - RESOURCE_KEYS,
+            MAX_ATTRIBUTES
+        );
     }
 
     #[test]

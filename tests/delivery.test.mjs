@@ -1,0 +1,186 @@
+// Delivery and failure (SPEC §7): retries with backoff, Retry-After, timeouts, a server
+// that is down, non-retryable statuses, re-queueing, batching triggers and the bound.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { AutomagikTelemetry } from '../pkg/node.js';
+import { startReceiver, items, eventually } from './support/receiver.mjs';
+
+let rx;
+before(async () => (rx = await startReceiver()));
+after(() => rx.close());
+beforeEach(() => rx.reset());
+
+const client = (extra = {}) =>
+  new AutomagikTelemetry({
+    projectName: 'faults',
+    version: '1.0.0',
+    endpoint: rx.url,
+    enabled: true,
+    env: {},
+    retryBackoffBase: 20,
+    ...extra,
+  });
+
+/** A port on 127.0.0.1 with nothing listening. */
+async function closedPort() {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('503 is retried with backoff until it succeeds', async () => {
+  await rx.script([{ status: 503 }, { status: 503 }]);
+  const t = client();
+  t.trackEvent('e');
+  await t.flush();
+  const reqs = await rx.validRequests();
+  assert.deepEqual(reqs.map((r) => r.response.status), [503, 503, 200]);
+  const gaps = [reqs[1].arrival_ms - reqs[0].arrival_ms, reqs[2].arrival_ms - reqs[1].arrival_ms];
+  assert.ok(gaps[0] >= 20 * 0.8 - 2 && gaps[1] >= 40 * 0.8 - 2, `exponential backoff: ${gaps}`);
+  const s = t.getStatus();
+  assert.equal(s.retries, 2);
+  assert.equal(s.sent.items, 1);
+  assert.equal(s.queueSize, 0);
+});
+
+test('429 with Retry-After waits as long as the server asks', async () => {
+  await rx.script([{ status: 429, headers: { 'Retry-After': '1' } }]);
+  const t = client();
+  t.trackEvent('e');
+  await t.flush();
+  const [first, second] = await rx.validRequests();
+  assert.ok(second.arrival_ms - first.arrival_ms >= 990, `${second.arrival_ms - first.arrival_ms} ms`);
+  assert.equal(t.getStatus().sent.items, 1);
+});
+
+test('every retryable status is retried and other failures are dropped and counted', async () => {
+  for (const status of [408, 502, 504]) {
+    await rx.reset();
+    await rx.script([{ status }]);
+    const t = client();
+    t.trackEvent('e');
+    await t.flush();
+    assert.equal((await rx.requests()).length, 2, `${status} retried`);
+  }
+  for (const status of [400, 401, 404, 413, 500]) {
+    await rx.reset();
+    await rx.script([{ status, body: 'nope' }]);
+    const t = client();
+    t.trackEvent('e');
+    t.trackEvent('f');
+    await t.flush();
+    assert.equal((await rx.requests()).length, 1, `${status} not retried`);
+    const s = t.getStatus();
+    assert.equal(s.dropped.failed, 2);
+    assert.match(s.lastError, new RegExp(`HTTP ${status}: nope`));
+    assert.equal(s.queueSize, 0);
+  }
+});
+
+test('a timeout is retried and the slow answer does not count twice', async () => {
+  await rx.script([{ status: 200, delay_ms: 1500 }]);
+  const t = client({ timeout: 300 });
+  t.trackEvent('e');
+  const t0 = Date.now();
+  await t.flush();
+  assert.ok(Date.now() - t0 < 1500, 'the attempt was abandoned at the timeout');
+  const s = t.getStatus();
+  assert.equal(s.retries, 1);
+  assert.equal(s.sent.requests, 1);
+});
+
+test('a connection dropped without an answer is a retryable network error', async () => {
+  await rx.script([{ close: true }]);
+  const t = client();
+  t.trackEvent('e');
+  await t.flush();
+  assert.equal(t.getStatus().sent.items, 1);
+  assert.equal(t.getStatus().retries, 1);
+});
+
+test('with the server down, items are re-queued after the last retry and sent once it is back', async () => {
+  const port = await closedPort();
+  const t = client({ endpoint: `http://127.0.0.1:${port}`, maxRetries: 2, retryBackoffBase: 10, flushInterval: 0 });
+  for (let i = 0; i < 5; i++) t.trackEvent('kept', { i });
+  await t.flush();
+  let s = t.getStatus();
+  assert.equal(s.queueSize, 5, 'nothing is lost');
+  assert.equal(s.retries, 2);
+  assert.match(s.lastError, /network error/);
+  assert.equal(s.dropped.failed, 0);
+  await t.flush();
+  assert.equal(t.getStatus().retries, 2, 'the backend waits out its backoff before the next try');
+});
+
+test('re-queued items go out first, in order, once the backend recovers', async () => {
+  await rx.script([{ status: 503 }, { status: 503 }]);
+  const t = client({ maxRetries: 1, retryBackoffBase: 50, flushInterval: 60 });
+  t.trackEvent('first');
+  await t.flush();
+  assert.equal(t.getStatus().queueSize, 1);
+  t.trackEvent('second');
+  await eventually(() => t.getStatus().sent.items === 2);
+  const reqs = await rx.validRequests();
+  const last = reqs.at(-1);
+  assert.deepEqual(items(last).map((s) => s.name), ['first', 'second']);
+});
+
+test('0 retries is honoured', async () => {
+  await rx.script([{ status: 503 }]);
+  const t = client({ maxRetries: 0 });
+  t.trackEvent('e');
+  await t.flush();
+  assert.equal((await rx.requests()).length, 1);
+  assert.equal(t.getStatus().queueSize, 1);
+});
+
+test('reaching batchSize flushes without being asked', async () => {
+  const t = client({ batchSize: 10, flushInterval: 0 });
+  for (let i = 0; i < 10; i++) t.trackEvent('e', { i });
+  await eventually(async () => (await rx.requests()).length === 1);
+  assert.equal((await rx.validRequests())[0].item_count, 10);
+});
+
+test('the flush timer sends what is queued after flushInterval', async () => {
+  const t = client({ flushInterval: 100 });
+  t.trackLog('tick');
+  assert.equal((await rx.requests()).length, 0);
+  await eventually(async () => (await rx.requests()).length === 1, 2000);
+  assert.equal(t.getStatus().queueSize, 0);
+});
+
+test('only one flush runs at a time and concurrent calls share it', async () => {
+  await rx.script([{ status: 200, delay_ms: 200 }]);
+  const t = client();
+  t.trackEvent('a');
+  const p1 = t.flush();
+  await eventually(() => t.getStatus().inFlight === 1);
+  t.trackEvent('b');
+  const p2 = t.flush();
+  const p3 = t.flush();
+  assert.equal(p1, p2, 'calls made during a flush share its promise');
+  assert.equal(p2, p3);
+  await Promise.all([p1, p2]);
+  const reqs = await rx.validRequests();
+  assert.equal(reqs.length, 2);
+  assert.ok(reqs[1].arrival_ms >= reqs[0].arrival_ms + 150, 'the second request waited for the first');
+  assert.equal(t.getStatus().sent.items, 2);
+});
+
+test('a full queue drops the oldest items and counts them', async () => {
+  const port = await closedPort();
+  const t = client({ endpoint: `http://127.0.0.1:${port}`, maxQueueBytes: 16_384, batchSize: 100_000, flushInterval: 0 });
+  for (let i = 0; i < 2000; i++) t.trackEvent('overflow', { i });
+  const s = t.getStatus();
+  assert.ok(s.queuedBytes <= 16_384);
+  assert.ok(s.dropped.queueFull > 0);
+  assert.equal(s.dropped.queueFull + s.queueSize, 2000);
+  const t2 = client({ maxQueueBytes: 16_384, batchSize: 100_000 });
+  for (let i = 0; i < 2000; i++) t2.trackEvent('overflow', { i });
+  await t2.flush();
+  const names = items((await rx.validRequests())[0]).map((sp) => sp.attributes[0].value.intValue);
+  assert.equal(names.at(-1), '1999', 'the newest items survive');
+});
