@@ -457,8 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ReceiverServer
 
     def log_message(self, format, *args):  # noqa: A002 - name fixed by base class
-        if self.server.print_mode:
-            super().log_message(format, *args)
+        pass  # --print summarises requests on stdout; the access log would only repeat it
 
     def do_GET(self):
         path = urlsplit(self.path).path
