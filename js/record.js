@@ -26,10 +26,9 @@ const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
 
 const encoder = new TextEncoder();
-const now =
-  typeof performance === 'object' && typeof performance.now === 'function' && typeof performance.timeOrigin === 'number'
-    ? () => performance.timeOrigin + performance.now()
-    : () => Date.now();
+// timeOrigin is a getter as costly as now() itself: read it once.
+const origin = typeof performance === 'object' && typeof performance.now === 'function' ? performance.timeOrigin : undefined;
+const now = typeof origin === 'number' ? () => origin + performance.now() : () => Date.now();
 
 let memory;
 let base = 0;
@@ -48,9 +47,10 @@ export function bindScratch(mem, ptr, len) {
   bytes = undefined;
 }
 
-// Views go stale when linear memory grows (its ArrayBuffer is replaced).
+// Views go stale when linear memory grows: the old ArrayBuffer is detached, which makes
+// their length 0 (cheaper to test than reading memory.buffer on every call).
 function refreshViews() {
-  if (bytes === undefined || bytes.buffer !== memory.buffer) {
+  if (bytes === undefined || bytes.length === 0) {
     bytes = new Uint8Array(memory.buffer);
     view = new DataView(memory.buffer);
   }
@@ -178,6 +178,16 @@ function putArray(a, depth) {
   return true;
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Writes one key/value pair: 1 if written, 0 if omitted, -1 when the buffer is full. */
+function putEntry(key, value, depth) {
+  const start = pos;
+  if (putStr(key, STR_UNITS) && putValue(value, depth)) return 1;
+  pos = start;
+  return room(16) ? 0 : -1;
+}
+
 /**
  * Writes `source` (a plain object or a Map) as `u32 count, u32 len, (key, value)*`,
  * preceded by `tag` unless it is the top-level attribute list (tag 0).
@@ -193,26 +203,22 @@ function putEntries(tag, source, depth) {
     if (at < 0) return false;
   }
   let count = 0;
-  const put = (key, value) => {
-    const start = pos;
-    if (putStr(key, STR_UNITS) && putValue(value, depth)) return ++count < MAX_ENTRIES;
-    pos = start;
-    return room(16);
-  };
   if (source instanceof Map) {
     for (const [k, value] of source) {
-      if (!put(typeof k === 'string' ? k : String(k), value)) break;
+      const r = putEntry(typeof k === 'string' ? k : String(k), value, depth);
+      if (r < 0 || (count += r) === MAX_ENTRIES) break;
     }
   } else {
     for (const k in source) {
-      if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
+      if (!hasOwn.call(source, k)) continue;
       let value;
       try {
         value = source[k];
       } catch {
         continue; // a throwing getter omits its attribute
       }
-      if (!put(k, value)) break;
+      const r = putEntry(k, value, depth);
+      if (r < 0 || (count += r) === MAX_ENTRIES) break;
     }
   }
   closeContainer(at, count);
@@ -227,6 +233,8 @@ function putAttributes(attrs) {
       if (putEntries(0, attrs, 0)) return;
     } catch {
       // A hostile object (throwing Proxy trap, iterator): keep the item, drop its attributes.
+    } finally {
+      ancestors.pop();
     }
   }
   pos = start;
@@ -314,7 +322,7 @@ export function writeItem(kind, a, b) {
   } catch {
     return 0;
   } finally {
-    ancestors.length = 0;
+    if (ancestors.length !== 0) ancestors.length = 0; // unbalanced only after a throw
     busy = false;
   }
 }

@@ -5,8 +5,6 @@
 //! Frames are `u32 record_len, u64 seq, record`: the sequence number orders records
 //! across the three rings so "oldest" means the same thing everywhere.
 
-use std::collections::VecDeque;
-
 use super::model::Signal;
 
 const FRAME: usize = 12;
@@ -40,23 +38,44 @@ impl<'a> Iterator for Frames<'a> {
     }
 }
 
+/// A FIFO of frames: a byte vector whose live part starts at `head`. Pushes are one
+/// memcpy; pops advance `head`, and the dead prefix is reclaimed once it is the larger
+/// half, so each byte is moved at most once more on average.
 #[derive(Debug, Default)]
 struct Ring {
-    data: VecDeque<u8>,
+    data: Vec<u8>,
+    head: usize,
     items: usize,
 }
 
 impl Ring {
+    fn live(&self) -> &[u8] {
+        &self.data[self.head..]
+    }
+
+    fn push(&mut self, parts: &[&[u8]]) {
+        parts.iter().for_each(|p| self.data.extend_from_slice(p));
+        self.items += 1;
+    }
+
+    /// Size and sequence number of the oldest frame.
     fn front(&self) -> Option<(usize, u64)> {
-        if self.items == 0 {
-            return None;
+        let live = self.live();
+        let len = u32::from_le_bytes(live.get(..4)?.try_into().ok()?) as usize;
+        Some((
+            FRAME + len,
+            u64::from_le_bytes(live.get(4..FRAME)?.try_into().ok()?),
+        ))
+    }
+
+    /// Removes the first `size` bytes (`n` frames).
+    fn pop(&mut self, size: usize, n: usize) {
+        self.head += size;
+        self.items -= n;
+        if self.head * 2 >= self.data.len() {
+            self.data.drain(..self.head);
+            self.head = 0;
         }
-        let mut head = [0u8; FRAME];
-        head.iter_mut()
-            .zip(self.data.range(..FRAME))
-            .for_each(|(d, s)| *d = *s);
-        let len = u32::from_le_bytes(head[..4].try_into().ok()?) as usize;
-        Some((FRAME + len, u64::from_le_bytes(head[4..].try_into().ok()?)))
     }
 }
 
@@ -99,12 +118,12 @@ impl Queue {
             return 1;
         }
         let dropped = self.make_room(FRAME + len);
-        let ring = &mut self.rings[signal as usize];
-        ring.data.extend(&(len as u32).to_le_bytes());
-        ring.data.extend(&self.seq.to_le_bytes());
-        ring.data.extend(head);
-        ring.data.extend(body);
-        ring.items += 1;
+        self.rings[signal as usize].push(&[
+            &(len as u32).to_le_bytes(),
+            &self.seq.to_le_bytes(),
+            head,
+            body,
+        ]);
         self.seq += 1;
         self.bytes += FRAME + len;
         dropped
@@ -121,9 +140,7 @@ impl Queue {
                 .filter_map(|(i, r)| r.front().map(|(size, seq)| (seq, size, i)))
                 .min();
             let Some((_, size, i)) = oldest else { break };
-            let ring = &mut self.rings[i];
-            ring.data.drain(..size);
-            ring.items -= 1;
+            self.rings[i].pop(size, 1);
             self.bytes -= size;
             dropped += 1;
         }
@@ -131,24 +148,19 @@ impl Queue {
     }
 
     /// The queued records of `signal`, oldest first.
-    pub fn records(&mut self, signal: Signal) -> impl Iterator<Item = &[u8]> {
-        Frames(self.rings[signal as usize].data.make_contiguous())
+    pub fn records(&self, signal: Signal) -> impl Iterator<Item = &[u8]> {
+        Frames(self.rings[signal as usize].live())
     }
 
     /// Removes the first `n` records of `signal` (see [`Queue::records`]).
     pub fn take(&mut self, signal: Signal, n: usize) -> Taken {
         let ring = &mut self.rings[signal as usize];
         let n = n.min(ring.items);
-        let size: usize = Frames(ring.data.make_contiguous())
-            .take(n)
-            .map(|r| FRAME + r.len())
-            .sum();
-        ring.items -= n;
+        let size: usize = Frames(ring.live()).take(n).map(|r| FRAME + r.len()).sum();
+        let frames = ring.live()[..size].to_vec();
+        ring.pop(size, n);
         self.bytes -= size;
-        Taken {
-            frames: ring.data.drain(..size).collect(),
-            items: n,
-        }
+        Taken { frames, items: n }
     }
 
     /// Puts records taken earlier back at the head of their ring, then enforces the
@@ -157,8 +169,9 @@ impl Queue {
         let ring = &mut self.rings[signal as usize];
         let size = taken.frames.len();
         let mut data = taken.frames;
-        data.extend(ring.data.iter());
-        ring.data = data.into();
+        data.extend_from_slice(ring.live());
+        ring.data = data;
+        ring.head = 0;
         ring.items += taken.items;
         self.bytes += size;
         self.make_room(0)
@@ -169,7 +182,7 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn names(q: &mut Queue, s: Signal) -> Vec<u8> {
+    fn names(q: &Queue, s: Signal) -> Vec<u8> {
         q.records(s).map(|r| r[0]).collect()
     }
 
@@ -182,12 +195,12 @@ mod tests {
         q.push(Signal::Logs, &[9], b"");
         assert_eq!(q.items(Signal::Traces), 5);
         assert_eq!(q.bytes(), 5 * (FRAME + 5) + FRAME + 1);
-        assert_eq!(names(&mut q, Signal::Traces), vec![0, 1, 2, 3, 4]);
+        assert_eq!(names(&q, Signal::Traces), vec![0, 1, 2, 3, 4]);
         let t = q.take(Signal::Traces, 2);
         assert_eq!(t.items, 2);
         assert_eq!(t.records().map(|r| r[0]).collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(names(&mut q, Signal::Traces), vec![2, 3, 4]);
-        assert_eq!(names(&mut q, Signal::Logs), vec![9]);
+        assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4]);
+        assert_eq!(names(&q, Signal::Logs), vec![9]);
     }
 
     #[test]
@@ -199,9 +212,9 @@ mod tests {
         q.push(Signal::Logs, &[2], &[0; 9]);
         assert_eq!(q.push(Signal::Traces, &[3], &[0; 9]), 1);
         assert_eq!(q.items(Signal::Metrics), 0);
-        assert_eq!(names(&mut q, Signal::Traces), vec![1, 3]);
+        assert_eq!(names(&q, Signal::Traces), vec![1, 3]);
         assert_eq!(q.push(Signal::Logs, &[4], &[0; 9]), 1);
-        assert_eq!(names(&mut q, Signal::Traces), vec![3]);
+        assert_eq!(names(&q, Signal::Traces), vec![3]);
         assert_eq!(q.bytes(), 3 * rec);
     }
 
@@ -224,10 +237,10 @@ mod tests {
         q.push(Signal::Traces, &[4], &[0]);
         q.push(Signal::Traces, &[5], &[0]);
         assert_eq!(q.requeue(Signal::Traces, t), 2);
-        assert_eq!(names(&mut q, Signal::Traces), vec![2, 3, 4, 5]);
+        assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4, 5]);
         let t = q.take(Signal::Traces, 1);
         assert_eq!(q.requeue(Signal::Traces, t), 0);
-        assert_eq!(names(&mut q, Signal::Traces), vec![2, 3, 4, 5]);
+        assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4, 5]);
     }
 
     #[test]
