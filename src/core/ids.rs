@@ -51,12 +51,14 @@ impl Rng {
     }
 }
 
-/// Appends `bytes` as lowercase hex.
+/// Appends `bytes` (at most 16) as lowercase hex.
 pub fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    for b in bytes {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 0xf) as usize]);
+    let mut buf = [0u8; 32];
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 0xf) as usize];
     }
+    out.extend_from_slice(&buf[..2 * bytes.len().min(16)]);
 }
 
 /// Formats 16 random bytes as a version-4 UUID string.

@@ -412,6 +412,9 @@ pub fn time_ms_to_ns(ms: f64) -> Option<u64> {
 
 /// Returns `s` cut to at most `max` characters, on a character boundary.
 pub fn cut_chars(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s; // no more bytes than the limit means no more characters either
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,

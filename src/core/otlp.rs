@@ -258,26 +258,30 @@ fn log(out: &mut Vec<u8>, item: &Item, severity: u8) {
 /// minus keys already written (first occurrence wins), minus `skip` and empty keys.
 fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Option<&str>) {
     out.push(b'[');
-    let mut seen: Vec<&str> = Vec::new();
+    // Keys written so far, on the stack: this runs for every item at flush time.
+    let mut seen = [""; MAX_ATTRIBUTES];
+    let mut n = 0;
     for (k, v) in fixed {
-        if !seen.is_empty() {
+        if n > 0 {
             out.push(b',');
         }
         key_string(out, k, v);
-        seen.push(k);
+        seen[n] = k;
+        n += 1;
     }
     for (k, v) in attrs {
-        if seen.len() == MAX_ATTRIBUTES {
+        if n == MAX_ATTRIBUTES {
             break;
         }
-        if k.is_empty() || Some(k) == skip || seen.contains(&k) {
+        if k.is_empty() || Some(k) == skip || seen[..n].contains(&k) {
             continue;
         }
-        if !seen.is_empty() {
+        if n > 0 {
             out.push(b',');
         }
         key_value(out, k, &v);
-        seen.push(k);
+        seen[n] = k;
+        n += 1;
     }
     out.push(b']');
 }
