@@ -221,6 +221,7 @@ mkdirSync(SANDBOX_HOME, { recursive: true });
 const sinkUrl = `http://127.0.0.1:${await listen(sink)}`;
 const downUrl = `http://127.0.0.1:${await closedPort()}`;
 console.log(`sink ${sinkUrl}, sink-down port ${downUrl}; node ${process.version}`);
+console.log('workload: 10,000 x api.request {endpoint, method, status, duration_ms}, batch 100, each SDK in its own process after a 10,000-event warm-up');
 
 const rows = [];
 for (const name of ORDER) {

@@ -39,8 +39,8 @@ impl<'a> Iterator for Frames<'a> {
 }
 
 /// A FIFO of frames: a byte vector whose live part starts at `head`. Pushes are one
-/// memcpy; pops advance `head`, and the dead prefix is reclaimed once it is the larger
-/// half, so each byte is moved at most once more on average.
+/// memcpy; pops advance `head`. The dead prefix is reclaimed when a push would otherwise
+/// grow the vector, so its capacity follows the live bytes, not the traffic.
 #[derive(Debug, Default)]
 struct Ring {
     data: Vec<u8>,
@@ -54,6 +54,11 @@ impl Ring {
     }
 
     fn push(&mut self, parts: &[&[u8]]) {
+        let n: usize = parts.iter().map(|p| p.len()).sum();
+        if self.head > 0 && self.data.len() + n > self.data.capacity() {
+            self.data.drain(..self.head);
+            self.head = 0;
+        }
         parts.iter().for_each(|p| self.data.extend_from_slice(p));
         self.items += 1;
     }
@@ -72,8 +77,8 @@ impl Ring {
     fn pop(&mut self, size: usize, n: usize) {
         self.head += size;
         self.items -= n;
-        if self.head * 2 >= self.data.len() {
-            self.data.drain(..self.head);
+        if self.items == 0 {
+            self.data.clear();
             self.head = 0;
         }
     }
@@ -251,6 +256,10 @@ mod tests {
             dropped += q.push(Signal::Traces, &i.to_le_bytes(), &[7; 60]);
         }
         assert!(q.bytes() <= 64 * 1024);
+        assert!(
+            q.rings[0].data.capacity() <= 2 * 64 * 1024,
+            "capacity follows the bound"
+        );
         assert_eq!(dropped as usize + q.items(Signal::Traces), 100_000);
         let last = q.records(Signal::Traces).last().unwrap().to_vec();
         assert_eq!(&last[..4], &99_999u32.to_le_bytes());
