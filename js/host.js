@@ -2,20 +2,21 @@
 // persistent storage, privacy signals, randomness and the console. Every function
 // degrades to "unknown" rather than throwing: hosts differ in what they expose.
 
-/** `name\nversion\nos` of the running JS runtime. */
+/** `name\nversion\nos\nhostname` of the running JS runtime, as far as it tells. */
 export function runtimeInfo() {
   const g = globalThis;
+  const host = (typeof g.location === 'object' && g.location && g.location.hostname) || '';
   if (typeof g.Deno === 'object' && g.Deno.version) {
-    return ['deno', g.Deno.version.deno, (g.Deno.build && g.Deno.build.os) || ''].join('\n');
+    return ['deno', g.Deno.version.deno, (g.Deno.build && g.Deno.build.os) || '', host].join('\n');
   }
   if (typeof g.navigator === 'object' && g.navigator.userAgent === 'Cloudflare-Workers') {
-    return 'workerd\n\n';
+    return 'workerd\n\n\n';
   }
   if (typeof g.process === 'object' && g.process.versions && g.process.versions.node) {
-    return ['node', g.process.versions.node, g.process.platform || ''].join('\n');
+    return ['node', g.process.versions.node, g.process.platform || '', ''].join('\n');
   }
-  if (typeof g.document === 'object' || typeof g.navigator === 'object') return 'browser\n\n';
-  return 'unknown\n\n';
+  if (typeof g.document === 'object' || typeof g.navigator === 'object') return ['browser', '', '', host].join('\n');
+  return 'unknown\n\n\n';
 }
 
 /**

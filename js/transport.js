@@ -3,7 +3,7 @@
 
 /**
  * POSTs `body` (a view into wasm memory, copied before the first await) to `url`.
- * Resolves to `{status, retryAfter, rejected, message}` when the server
+ * Resolves to `{status, retryAfter, exceptionCode, rejected, message}` when the server
  * answered, `{timeout: true}` after `timeoutMs`, or `{error}` when no answer came.
  */
 export async function send(url, body, contentEncoding, authorization, timeoutMs) {
@@ -23,6 +23,7 @@ export async function send(url, body, contentEncoding, authorization, timeoutMs)
     return {
       status: res.status,
       retryAfter: res.headers.get('retry-after') ?? undefined,
+      exceptionCode: res.headers.get('x-clickhouse-exception-code') ?? undefined,
       ...responseDetails(res.ok, text),
     };
   } catch (e) {

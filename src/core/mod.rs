@@ -1,7 +1,9 @@
 //! The runtime-independent core: nothing here knows about JavaScript.
 
+pub mod clickhouse;
 pub mod config;
 pub mod enablement;
+pub mod encoder;
 pub mod gzip;
 pub mod ids;
 pub mod json;

@@ -400,6 +400,94 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Attribute strings are cut to this many characters.
+pub const MAX_STRING_CHARS: usize = 500;
+/// Log bodies are cut to this many characters.
+pub const MAX_BODY_CHARS: usize = 1000;
+/// Stack traces are cut to this many bytes.
+pub const MAX_STACK_BYTES: usize = 4096;
+/// Attributes per item (fixed ones included).
+pub const MAX_ATTRIBUTES: usize = 128;
+/// Span name of `trackError` spans.
+pub const ERROR_SPAN_NAME: &str = "automagik.error";
+/// Histogram bucket bounds (OpenTelemetry's default explicit bounds).
+pub const HISTOGRAM_BOUNDS: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
+/// The histogram bucket `value` falls in: bucket `i` holds `(bound[i-1], bound[i]]`.
+pub fn bucket(value: f64) -> usize {
+    HISTOGRAM_BOUNDS.iter().take_while(|b| value > **b).count()
+}
+
+/// One attribute as an encoder writes it: a string the core produced (already cut to
+/// its own limit) or a value from the caller.
+#[derive(Clone, Debug)]
+pub enum Attr<'a> {
+    /// A fixed attribute of the item kind (error fields).
+    Fixed(&'a str),
+    /// A caller's value.
+    Value(Value<'a>),
+}
+
+/// Calls `f` for each attribute an item carries: `fixed` first, then `attrs` without
+/// empty keys, `skip`, or keys already seen (first occurrence wins), at most
+/// [`MAX_ATTRIBUTES`] in all. Keys are cut to [`MAX_STRING_CHARS`].
+pub fn each_attribute<'a>(
+    fixed: &[(&'a str, &'a str)],
+    attrs: Attrs<'a>,
+    skip: Option<&str>,
+    mut f: impl FnMut(&'a str, Attr<'a>),
+) {
+    // Keys seen so far, on the stack: this runs for every item at flush time.
+    let mut seen = [""; MAX_ATTRIBUTES];
+    let mut n = 0;
+    for (k, v) in fixed {
+        f(k, Attr::Fixed(v));
+        seen[n] = k;
+        n += 1;
+    }
+    for (k, v) in attrs {
+        if n == MAX_ATTRIBUTES {
+            break;
+        }
+        let k = cut_chars(k, MAX_STRING_CHARS);
+        if k.is_empty() || Some(k) == skip || seen[..n].contains(&k) {
+            continue;
+        }
+        f(k, Attr::Value(v));
+        seen[n] = k;
+        n += 1;
+    }
+}
+
+impl<'a> Item<'a> {
+    /// The fixed attributes of an error span, in order, each cut to its limit; empty ones
+    /// (no stack) are left out.
+    pub fn error_fields(&self) -> ([(&'static str, &'a str); 5], usize) {
+        let ty = cut_chars(self.strings[0], MAX_STRING_CHARS);
+        let message = cut_chars(self.strings[1], MAX_STRING_CHARS);
+        let stack = cut_bytes(self.strings[2], MAX_STACK_BYTES);
+        let fields = [
+            ("error_type", ty),
+            ("error_message", message),
+            ("exception.type", ty),
+            ("exception.message", message),
+            ("exception.stacktrace", stack),
+        ];
+        (fields, if stack.is_empty() { 4 } else { 5 })
+    }
+
+    /// The `unit` attribute, which metrics carry as their unit rather than a label.
+    pub fn unit(&self) -> Option<&'a str> {
+        self.attrs.clone().find_map(|(k, v)| match (k, v) {
+            ("unit", Value::Str(s)) => Some(cut_chars(s, MAX_STRING_CHARS)),
+            _ => None,
+        })
+    }
+}
+
 /// Converts a wall-clock time in (fractional) milliseconds to Unix nanoseconds, keeping
 /// the sub-millisecond part that a plain `ms * 1e6` would round away.
 pub fn time_ms_to_ns(ms: f64) -> Option<u64> {

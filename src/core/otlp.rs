@@ -5,44 +5,17 @@
 //! prefix; a request is `prefix, item, item, ..., suffix`.
 
 use super::config::Config;
-use super::ids::hex;
+use super::encoder::{Encoder, Identity};
+use super::ids::{hex, Rng};
 use super::json;
-use super::model::{cut_bytes, cut_chars, Attrs, Head, Item, MetricKind, Signal, Value};
+use super::model::{
+    bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
+    ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_BODY_CHARS, MAX_STRING_CHARS,
+};
 use super::severity;
 
-/// Attribute strings are cut to this many characters.
-pub const MAX_STRING_CHARS: usize = 500;
-/// Log bodies are cut to this many characters.
-pub const MAX_BODY_CHARS: usize = 1000;
-/// Stack traces are cut to this many bytes.
-pub const MAX_STACK_BYTES: usize = 4096;
-/// Attributes per item (fixed ones included) and entries per nested list.
-pub const MAX_ATTRIBUTES: usize = 128;
-/// Span name of `trackError` spans.
-pub const ERROR_SPAN_NAME: &str = "automagik.error";
 /// Closes what every prefix opens.
 pub const SUFFIX: &[u8] = b"]}]}]}";
-/// Default histogram bucket bounds (OpenTelemetry's default explicit bounds).
-pub const HISTOGRAM_BOUNDS: [f64; 15] = [
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
-    10000.0,
-];
-
-/// Facts about the client and its host that go into the resource.
-#[derive(Clone, Debug, Default)]
-pub struct Identity {
-    /// Persistent anonymous user id.
-    pub user_id: String,
-    /// Per-instance session id.
-    pub session_id: String,
-    /// `browser`, `workerd`, `deno` or `node`.
-    pub runtime_name: String,
-    /// The runtime's version, when known.
-    pub runtime_version: String,
-    /// The operating system, when known.
-    pub os_type: String,
-}
-
 /// The OTLP encoder of one client: per-signal request prefixes.
 #[derive(Debug)]
 pub struct Otlp {
@@ -68,6 +41,8 @@ impl Otlp {
             ("process.runtime.name", &identity.runtime_name),
             ("process.runtime.version", &identity.runtime_version),
             ("os.type", &identity.os_type),
+            ("deployment.environment.name", &identity.environment),
+            ("host.name", &identity.hostname),
         ];
         let mut first = true;
         for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
@@ -99,14 +74,14 @@ impl Otlp {
             ],
         }
     }
+}
 
-    /// Starts a request body for `signal`.
-    pub fn open(&self, signal: Signal, out: &mut Vec<u8>) {
+impl Encoder for Otlp {
+    fn open(&self, signal: Signal, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.prefixes[signal as usize]);
     }
 
-    /// Appends one item (the caller separates items with commas).
-    pub fn item(out: &mut Vec<u8>, item: &Item) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, _rng: &mut Rng) {
         match item.head {
             Head::Span {
                 error,
@@ -116,6 +91,14 @@ impl Otlp {
             Head::Metric { kind, value } => metric(out, item, kind, value),
             Head::Log { severity } => log(out, item, severity),
         }
+    }
+
+    fn separator(&self) -> u8 {
+        b','
+    }
+
+    fn suffix(&self) -> &'static [u8] {
+        SUFFIX
     }
 }
 
@@ -149,19 +132,10 @@ fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &
     time_field(out, "endTimeUnixNano", item.time_ns);
     field(out, "attributes");
     if error {
-        let [ty, message, _] = item.strings.map(|s| cut_chars(s, MAX_STRING_CHARS));
-        let stack = cut_bytes(item.strings[2], MAX_STACK_BYTES);
-        let fixed = [
-            ("error_type", ty),
-            ("error_message", message),
-            ("exception.type", ty),
-            ("exception.message", message),
-            ("exception.stacktrace", stack),
-        ];
-        let fixed: Vec<_> = fixed.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        attributes(out, &fixed, item.attrs.clone(), None);
+        let (fixed, n) = item.error_fields();
+        attributes(out, &fixed[..n], item.attrs.clone(), None);
         out.extend_from_slice(b",\"status\":{\"code\":2,\"message\":");
-        json::string(out, message);
+        json::string(out, fixed[1].1);
         out.extend_from_slice(b"}}");
     } else {
         attributes(out, &[], item.attrs.clone(), None);
@@ -169,21 +143,13 @@ fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &
     }
 }
 
-/// The `unit` attribute, which OTLP carries as the metric's unit rather than a label.
-fn unit<'a>(attrs: &Attrs<'a>) -> Option<&'a str> {
-    attrs.clone().find_map(|(k, v)| match (k, v) {
-        ("unit", Value::Str(s)) => Some(s),
-        _ => None,
-    })
-}
-
 fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
     out.extend_from_slice(b"{\"name\":");
     json::string(out, cut_chars(item.strings[0], MAX_STRING_CHARS));
-    let unit = unit(&item.attrs);
+    let unit = item.unit();
     if let Some(u) = unit {
         field(out, "unit");
-        json::string(out, cut_chars(u, MAX_STRING_CHARS));
+        json::string(out, u);
     }
     let t = item.time_ns;
     field(
@@ -205,7 +171,7 @@ fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
             field(out, name);
             json::double(out, value);
         }
-        let bucket = HISTOGRAM_BOUNDS.iter().take_while(|b| value > **b).count();
+        let bucket = bucket(value);
         out.extend_from_slice(b",\"bucketCounts\":[");
         for i in 0..=HISTOGRAM_BOUNDS.len() {
             if i > 0 {
@@ -254,35 +220,19 @@ fn log(out: &mut Vec<u8>, item: &Item, severity: u8) {
     out.push(b'}');
 }
 
-/// Writes a KeyValue list of at most [`MAX_ATTRIBUTES`]: `fixed` first, then `attrs`
-/// minus keys already written (first occurrence wins), minus `skip` and empty keys.
+/// Writes a KeyValue list (see [`each_attribute`]).
 fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Option<&str>) {
     out.push(b'[');
-    // Keys written so far, on the stack: this runs for every item at flush time.
-    let mut seen = [""; MAX_ATTRIBUTES];
-    let mut n = 0;
-    for (k, v) in fixed {
-        if n > 0 {
+    let mut first = true;
+    each_attribute(fixed, attrs, skip, |k, v| {
+        if !std::mem::take(&mut first) {
             out.push(b',');
         }
-        key_string(out, k, v);
-        seen[n] = k;
-        n += 1;
-    }
-    for (k, v) in attrs {
-        if n == MAX_ATTRIBUTES {
-            break;
+        match v {
+            Attr::Fixed(s) => key_string(out, k, s),
+            Attr::Value(v) => key_value(out, k, &v),
         }
-        if k.is_empty() || Some(k) == skip || seen[..n].contains(&k) {
-            continue;
-        }
-        if n > 0 {
-            out.push(b',');
-        }
-        key_value(out, k, &v);
-        seen[n] = k;
-        n += 1;
-    }
+    });
     out.push(b']');
 }
 
@@ -297,7 +247,7 @@ fn key_string(out: &mut Vec<u8>, k: &str, v: &str) {
 
 fn key_value(out: &mut Vec<u8>, k: &str, v: &Value) {
     out.extend_from_slice(b"{\"key\":");
-    json::string(out, cut_chars(k, MAX_STRING_CHARS));
+    json::string(out, k);
     out.extend_from_slice(b",\"value\":");
     any_value(out, v);
     out.push(b'}');
@@ -348,6 +298,7 @@ fn any_value(out: &mut Vec<u8>, v: &Value) {
 mod tests {
     use super::*;
     use crate::core::config::{Config, Raw};
+    use crate::core::encoder::Identity;
     use crate::core::model::testing::{record, V};
 
     fn encode(rec: &[u8]) -> String {
@@ -369,7 +320,7 @@ mod tests {
         let item = Item::decode(rec).unwrap();
         let mut out = Vec::new();
         otlp.open(item.head.signal(), &mut out);
-        Otlp::item(&mut out, &item);
+        otlp.item(&mut out, &item, &mut Rng::new(1));
         out.extend_from_slice(SUFFIX);
         String::from_utf8(out).unwrap()
     }
@@ -453,7 +404,10 @@ mod tests {
             .nth(1)
             .unwrap();
         let st = st.split('"').next().unwrap();
-        assert!(st.len() <= MAX_STACK_BYTES && st.len() > MAX_STACK_BYTES - 2);
+        assert!(
+            st.len() <= crate::core::model::MAX_STACK_BYTES
+                && st.len() > crate::core::model::MAX_STACK_BYTES - 2
+        );
     }
 
     #[test]
@@ -472,7 +426,7 @@ mod tests {
         let body = encode(&record(head, 1.0, &["E", "m", "s"], &many));
         assert_eq!(
             body.matches("{\"key\":").count() - RESOURCE_KEYS,
-            MAX_ATTRIBUTES
+            crate::core::model::MAX_ATTRIBUTES
         );
     }
 

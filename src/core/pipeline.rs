@@ -2,11 +2,13 @@
 //! request bodies (one per signal, split only at `maxBatchBytes`), and are settled as
 //! delivered, dropped or re-queued. The wasm layer drives it; nothing here waits.
 
-use super::config::Config;
+use super::clickhouse::{basic_auth, insert_url, ClickHouse};
+use super::config::{Backend, Config};
+use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
 use super::ids::Rng;
 use super::model::{Head, Item, MetricKind, Signal};
-use super::otlp::{Identity, Otlp, SUFFIX};
+use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
 use super::stats::{DropReason, Stats};
 
@@ -57,7 +59,7 @@ pub enum Settle {
 struct Session {
     rng: Rng,
     identity: Identity,
-    otlp: Otlp,
+    encoder: Box<dyn Encoder>,
 }
 
 /// Queue, encoder and counters of one client.
@@ -69,16 +71,41 @@ pub struct Pipeline {
     pub stats: Stats,
     queue: Queue,
     session: Option<Session>,
+    urls: [String; 3],
+    authorization: String,
 }
 
 impl Pipeline {
     /// A pipeline for `config`; nothing is generated until [`Pipeline::start`].
     pub fn new(config: Config) -> Self {
+        let ch = &config.clickhouse;
+        let (urls, authorization) = match config.backend {
+            Backend::Otlp => (
+                [
+                    &config.traces_endpoint,
+                    &config.metrics_endpoint,
+                    &config.logs_endpoint,
+                ]
+                .map(String::clone),
+                String::new(),
+            ),
+            Backend::ClickHouse => (
+                [&ch.traces_table, &ch.metrics_table, &ch.logs_table]
+                    .map(|t| insert_url(&config, t)),
+                if ch.username.is_empty() {
+                    String::new()
+                } else {
+                    basic_auth(&ch.username, &ch.password)
+                },
+            ),
+        };
         Pipeline {
             queue: Queue::new(config.max_queue_bytes as usize),
             config,
             stats: Stats::default(),
             session: None,
+            urls,
+            authorization,
         }
     }
 
@@ -90,11 +117,14 @@ impl Pipeline {
     /// Begins the session with a random seed and the client's identity (first call wins).
     pub fn start(&mut self, seed: u64, identity: Identity) {
         if self.session.is_none() {
-            let otlp = Otlp::new(&self.config, &identity);
+            let encoder: Box<dyn Encoder> = match self.config.backend {
+                Backend::Otlp => Box::new(Otlp::new(&self.config, &identity)),
+                Backend::ClickHouse => Box::new(ClickHouse::new(&self.config, &identity)),
+            };
             self.session = Some(Session {
                 rng: Rng::new(seed),
                 identity,
-                otlp,
+                encoder,
             });
         }
     }
@@ -145,20 +175,21 @@ impl Pipeline {
     /// Takes the oldest records of `signal` that fit in one request (at least one) and
     /// encodes them. Records that fail to decode are dropped as invalid.
     pub fn next_request(&mut self, signal: Signal) -> Option<Request> {
-        let session = self.session.as_ref()?;
+        let session = self.session.as_mut()?;
+        let encoder = &session.encoder;
         let max = self.config.max_batch_bytes as usize;
         loop {
             let mut body = Vec::new();
-            session.otlp.open(signal, &mut body);
+            encoder.open(signal, &mut body);
             let (mut consumed, mut written, mut invalid) = (0, 0, 0);
             for record in self.queue.records(signal) {
                 let mark = body.len();
                 if let Some(item) = Item::decode(record) {
                     if written > 0 {
-                        body.push(b',');
+                        body.push(encoder.separator());
                     }
-                    Otlp::item(&mut body, &item);
-                    if written > 0 && body.len() + SUFFIX.len() > max {
+                    encoder.item(&mut body, &item, &mut session.rng);
+                    if written > 0 && body.len() + encoder.suffix().len() > max {
                         body.truncate(mark);
                         break;
                     }
@@ -176,7 +207,7 @@ impl Pipeline {
             if written == 0 {
                 continue;
             }
-            body.extend_from_slice(SUFFIX);
+            body.extend_from_slice(encoder.suffix());
             let gzip_it = self.config.compression_enabled
                 && body.len() > self.config.compression_threshold as usize;
             if gzip_it {
@@ -194,11 +225,12 @@ impl Pipeline {
 
     /// The URL a request for `signal` goes to.
     pub fn url(&self, signal: Signal) -> &str {
-        match signal {
-            Signal::Traces => &self.config.traces_endpoint,
-            Signal::Metrics => &self.config.metrics_endpoint,
-            Signal::Logs => &self.config.logs_endpoint,
-        }
+        &self.urls[signal as usize]
+    }
+
+    /// The `Authorization` header value, or empty when the backend needs none.
+    pub fn authorization(&self) -> &str {
+        &self.authorization
     }
 
     /// Records how `request` ended.

@@ -12,7 +12,8 @@ use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::core::config::{Config, ConfigError, ErrorKind, Raw};
+use crate::core::clickhouse;
+use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
 use crate::core::enablement::decide;
 use crate::core::model::{Kind, MetricKind, Signal};
 use crate::core::pipeline::{Pipeline, Request, Settle, Track};
@@ -59,6 +60,7 @@ struct State {
     backoff_until: f64,
     in_flight: u32,
     runtime: String,
+    environment: String,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -70,7 +72,8 @@ fn now() -> f64 {
 impl State {
     fn start_session(&mut self) {
         if !self.pipeline.started() {
-            self.pipeline.start(host::seed(), host::identity());
+            self.pipeline
+                .start(host::seed(), host::identity(self.environment.clone()));
         }
     }
 
@@ -176,15 +179,23 @@ async fn flush_all(me: &Shared) {
 /// Sends one request with retries. Returns false when it was re-queued after the last
 /// retry, which ends this flush.
 async fn deliver(me: &Shared, request: Request) -> bool {
-    let (url, timeout, max_retries, base) = {
+    let (url, authorization, timeout, max_retries, base, clickhouse, password) = {
         let st = me.borrow();
-        let c = &st.pipeline.config;
-        let url = st.pipeline.url(request.signal).to_string();
-        (url, c.timeout_ms, c.max_retries, c.retry_backoff_base_ms)
+        let p = &st.pipeline;
+        let c = &p.config;
+        (
+            p.url(request.signal).to_string(),
+            p.authorization().to_string(),
+            c.timeout_ms,
+            c.max_retries,
+            c.retry_backoff_base_ms,
+            c.backend == Backend::ClickHouse,
+            c.clickhouse.password.clone(),
+        )
     };
     let headers = transport::Headers {
         content_encoding: if request.gzip { "gzip" } else { "" },
-        authorization: "",
+        authorization: &authorization,
     };
     let mut attempt = 0;
     loop {
@@ -195,8 +206,12 @@ async fn deliver(me: &Shared, request: Request) -> bool {
             st.in_flight -= 1;
             let mut what = res.outcome.describe();
             if !res.message.is_empty() {
-                what = format!("{what}: {}", res.message);
+                what = format!("{what}: {}", res.message.trim());
             }
+            if !password.is_empty() {
+                what = what.replace(&password, "***"); // whatever the server echoes
+            }
+            let retry_later = clickhouse && res.exception_code.is_some_and(clickhouse::retryable);
             st.debug(|| {
                 format!(
                     "{} {} items -> {what}",
@@ -204,7 +219,7 @@ async fn deliver(me: &Shared, request: Request) -> bool {
                     request.items
                 )
             });
-            match res.outcome.verdict(now(), false) {
+            match res.outcome.verdict(now(), retry_later) {
                 Verdict::Delivered => {
                     if res.rejected > 0 {
                         st.pipeline.stats.last_error = Some(format!(
@@ -329,6 +344,7 @@ impl Client {
             env
         };
         let enabled = decide(&host::enablement_facts(&env, parsed.enabled));
+        let environment = host::environment(&env);
         let state = State {
             pipeline: Pipeline::new(parsed),
             enabled,
@@ -337,6 +353,7 @@ impl Client {
             backoff_until: 0.0,
             in_flight: 0,
             runtime: host::runtime_name(),
+            environment,
         };
         state.debug(|| {
             format!(
@@ -512,6 +529,7 @@ impl Client {
         let c = &p.config;
         let s = &p.stats;
         let id = p.identity();
+        let clickhouse = c.backend == Backend::ClickHouse;
         let opt = |v: Option<&String>| v.map_or(JsValue::NULL, |v| text(v));
         let queued = |sig| num(p.queued(sig) as f64);
         object(&[
@@ -520,8 +538,18 @@ impl Client {
             ("sessionId", opt(id.map(|i| &i.session_id))),
             ("projectName", text(&c.project_name)),
             ("projectVersion", text(&c.version)),
-            ("backend", text("otlp")),
-            ("endpoint", text(&c.traces_endpoint)),
+            (
+                "backend",
+                text(if clickhouse { "clickhouse" } else { "otlp" }),
+            ),
+            (
+                "endpoint",
+                text(if clickhouse {
+                    &c.clickhouse.endpoint
+                } else {
+                    &c.traces_endpoint
+                }),
+            ),
             ("metricsEndpoint", text(&c.metrics_endpoint)),
             ("logsEndpoint", text(&c.logs_endpoint)),
             ("verbose", JsValue::from_bool(c.verbose)),

@@ -4,8 +4,8 @@
 use wasm_bindgen::prelude::*;
 
 use crate::core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
+use crate::core::encoder::Identity;
 use crate::core::ids::uuid_v4;
-use crate::core::otlp::Identity;
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
@@ -35,6 +35,13 @@ pub fn runtime_name() -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The deployment environment named by `ENVIRONMENT` (else `NODE_ENV`), or empty.
+pub fn environment(env: &JsValue) -> String {
+    read_env(env, "ENVIRONMENT")
+        .or_else(|| read_env(env, "NODE_ENV"))
+        .unwrap_or_default()
 }
 
 /// What the enablement rules consult, read from `env` (the caller's `config.env`, or
@@ -70,7 +77,7 @@ pub fn seed() -> u64 {
 
 /// The client's identity: a persisted user id where storage exists, a fresh session id,
 /// and the runtime's facts. Called on the first tracking call, never at construction.
-pub fn identity() -> Identity {
+pub fn identity(environment: String) -> Identity {
     let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
         let id = uuid_v4(random16());
         storage_set(USER_ID_KEY, Some(id.clone()));
@@ -84,5 +91,7 @@ pub fn identity() -> Identity {
         runtime_name: parts.next().unwrap_or_default(),
         runtime_version: parts.next().unwrap_or_default(),
         os_type: parts.next().unwrap_or_default(),
+        hostname: parts.next().unwrap_or_default(),
+        environment,
     }
 }

@@ -28,6 +28,8 @@ pub struct Response {
     pub rejected: u64,
     /// The server's explanation (error body or partial-success message), cut short.
     pub message: String,
+    /// ClickHouse's `X-ClickHouse-Exception-Code`, when present.
+    pub exception_code: Option<u32>,
 }
 
 fn field(v: &JsValue, name: &str) -> JsValue {
@@ -68,5 +70,6 @@ pub async fn post(url: &str, body: &[u8], headers: &Headers<'_>, timeout_ms: u32
         outcome,
         rejected: field(&v, "rejected").as_f64().unwrap_or(0.0) as u64,
         message: text("message").unwrap_or_default(),
+        exception_code: text("exceptionCode").and_then(|c| c.trim().parse().ok()),
     }
 }
