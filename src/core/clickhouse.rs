@@ -99,10 +99,10 @@ impl ClickHouse {
     }
 }
 
-/// `"timestamp":<s>,"timestamp_ns":<ns>` under the given column prefix.
-fn times(out: &mut Vec<u8>, prefix: &str, ns: u64) {
-    uint_field(out, prefix, ns / 1_000_000_000);
-    uint_field(out, &format!("{prefix}_ns"), ns);
+/// A time as Unix seconds (the `DateTime` column) and nanoseconds (its `_ns` twin).
+fn times(out: &mut Vec<u8>, [seconds, nanos]: [&str; 2], ns: u64) {
+    uint_field(out, seconds, ns / 1_000_000_000);
+    uint_field(out, nanos, ns);
 }
 
 /// Writes `v` as plain JSON (the text a Map value holds for arrays and objects).
@@ -176,7 +176,7 @@ impl ClickHouse {
         hex_field(out, "trace_id", trace_id);
         hex_field(out, "span_id", span_id);
         str_field(out, "parent_span_id", "");
-        times(out, "timestamp", item.time_ns);
+        times(out, ["timestamp", "timestamp_ns"], item.time_ns);
         uint_field(out, "duration_ms", 0);
         let (fixed, n) = item.error_fields();
         let name = if error {
@@ -210,7 +210,7 @@ impl ClickHouse {
         let unit = item.unit();
         str_field(out, "metric_unit", unit.unwrap_or(""));
         str_field(out, "metric_description", "");
-        times(out, "timestamp", item.time_ns);
+        times(out, ["timestamp", "timestamp_ns"], item.time_ns);
         let seconds = item.time_ns / 1_000_000_000;
         uint_field(out, "time_window_start", seconds);
         uint_field(out, "time_window_end", seconds);
@@ -261,8 +261,8 @@ impl ClickHouse {
         str_field(out, "log_id", &uuid_v4(id));
         str_field(out, "trace_id", "");
         str_field(out, "span_id", "");
-        times(out, "timestamp", item.time_ns);
-        times(out, "observed_timestamp", item.time_ns);
+        times(out, ["timestamp", "timestamp_ns"], item.time_ns);
+        times(out, ["observed_timestamp", "observed_timestamp_ns"], item.time_ns);
         str_field(out, "severity_text", severity::text(level));
         uint_field(out, "severity_number", u64::from(level));
         let body = cut_chars(item.strings[0], MAX_BODY_CHARS);
