@@ -15,7 +15,7 @@ pkg/package.json: $(SOURCES)
 	@tools/build-pkg.sh
 
 demo: pkg
-	@node tools/demo.mjs
+	@BACKEND=$(BACKEND) node tools/demo.mjs
 
 lint:
 	cargo fmt --all -- --check

@@ -1,17 +1,30 @@
-// `make demo`: starts a local OTLP collector on 127.0.0.1 that validates and prints what
-// it receives, then runs a small app that tracks events, metrics, logs and an error
-// through the built package and flushes them.
+// `make demo` (BACKEND=otlp, the default): starts a local OTLP collector on 127.0.0.1
+// that validates and prints what it receives.
+// `make demo BACKEND=clickhouse`: starts a ClickHouse (embedded chDB behind its HTTP
+// interface, deployed schema, strict JSON input) that prints each INSERT.
+// Either way it then runs a small app that tracks events, metrics, logs and an error
+// through the built package, flushes, and shows what arrived.
 import { AutomagikTelemetry, MetricType, LogSeverity, StandardEvents } from '../pkg/node.js';
 import { startReceiver } from '../tests/support/receiver.mjs';
+import { startClickHouse } from '../tests/support/clickhouse.mjs';
 
-const collector = await startReceiver({ print: true });
-collector.lines.on('line', (line) => console.log(`  collector | ${line}`));
-console.log(`collector listening on ${collector.url} (strict OTLP/JSON validation, prints what arrives)\n`);
+const clickhouse = process.env.BACKEND === 'clickhouse';
+const PASSWORD = 'demo-password';
+const server = clickhouse ? await startClickHouse({ password: PASSWORD, print: true }) : await startReceiver({ print: true });
+const name = clickhouse ? 'clickhouse' : 'collector';
+server.lines.on('line', (line) => console.log(`  ${name} | ${line}`));
+console.log(
+  clickhouse
+    ? `ClickHouse listening on ${server.url} (chDB engine, tables telemetry.traces/metrics/logs, strict JSON input)\n`
+    : `collector listening on ${server.url} (strict OTLP/JSON validation, prints what arrives)\n`,
+);
 
 const telemetry = new AutomagikTelemetry({
   projectName: 'demo-app',
   version: '1.0.0',
-  endpoint: collector.url,
+  ...(clickhouse
+    ? { backend: 'clickhouse', clickhouseEndpoint: server.url, clickhousePassword: PASSWORD }
+    : { endpoint: server.url }),
   enabled: true, // the demo opts in explicitly: CI variables would otherwise turn it off
 });
 
@@ -31,9 +44,20 @@ try {
 }
 
 await telemetry.flush();
-await new Promise((r) => setTimeout(r, 200)); // let the collector's last lines print
-const { sent, dropped, queueSize } = telemetry.getStatus();
-console.log(`\napp | flushed: ${sent.items} items in ${sent.requests} requests (${sent.bytes} bytes on the wire), queue ${queueSize}, dropped ${JSON.stringify(dropped)}`);
-const received = await collector.validRequests();
-console.log(`collector | ${received.length} requests, all valid OTLP: ${received.map((r) => `${r.signal}=${r.item_count}`).join(' ')}`);
-await collector.close();
+await new Promise((r) => setTimeout(r, 200)); // let the server's last lines print
+const { sent, dropped, queueSize, lastError } = telemetry.getStatus();
+console.log(`\napp | flushed: ${sent.items} items in ${sent.requests} requests (${sent.bytes} bytes on the wire), queue ${queueSize}, dropped ${JSON.stringify(dropped)}${lastError ? `, last error: ${lastError}` : ''}`);
+if (clickhouse) {
+  for (const table of ['traces', 'metrics', 'logs']) {
+    const [{ n }] = await server.query(`SELECT count() AS n FROM telemetry.${table}`);
+    console.log(`clickhouse | SELECT count() FROM telemetry.${table} -> ${n}`);
+  }
+  const rows = await server.query(
+    'SELECT span_name, status_code, toUnixTimestamp(timestamp) AS ts, attributes FROM telemetry.traces ORDER BY timestamp_ns',
+  );
+  for (const r of rows) console.log(`clickhouse |   ${r.span_name} ${r.status_code} t=${r.ts} ${JSON.stringify(r.attributes).slice(0, 120)}`);
+} else {
+  const received = await server.validRequests();
+  console.log(`collector | ${received.length} requests, all valid OTLP: ${received.map((r) => `${r.signal}=${r.item_count}`).join(' ')}`);
+}
+await server.close();

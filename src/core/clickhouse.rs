@@ -262,7 +262,11 @@ impl ClickHouse {
         str_field(out, "trace_id", "");
         str_field(out, "span_id", "");
         times(out, ["timestamp", "timestamp_ns"], item.time_ns);
-        times(out, ["observed_timestamp", "observed_timestamp_ns"], item.time_ns);
+        times(
+            out,
+            ["observed_timestamp", "observed_timestamp_ns"],
+            item.time_ns,
+        );
         str_field(out, "severity_text", severity::text(level));
         uint_field(out, "severity_number", u64::from(level));
         let body = cut_chars(item.strings[0], MAX_BODY_CHARS);
@@ -517,7 +521,11 @@ mod tests {
             hist["histogram_bucket_counts"].as_array().unwrap().len(),
             16
         );
-        assert_eq!(hist["histogram_bucket_counts"][4], json!(1), "42 is in (25, 50]");
+        assert_eq!(
+            hist["histogram_bucket_counts"][4],
+            json!(1),
+            "42 is in (25, 50]"
+        );
         let id = gauge["metric_id"].as_str().unwrap();
         assert_eq!((id.len(), &id[14..15]), (36, "4"), "a v4 UUID: {id}");
     }

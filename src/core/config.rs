@@ -177,7 +177,7 @@ impl Options<'_> {
 
     fn string(&mut self, name: &str, default: Option<&str>) -> Result<String, ConfigError> {
         match ((self.get)(name), default) {
-            (Raw::Str(s), _) if !s.trim().is_empty() || default == Some("") => Ok(s),
+            (Raw::Str(s), _) if !s.trim().is_empty() => Ok(s),
             (raw @ Raw::Str(_), _) => Err(Self::fail(
                 ErrorKind::Range,
                 name,
@@ -191,6 +191,15 @@ impl Options<'_> {
                 &raw,
                 "a non-empty string",
             )),
+        }
+    }
+
+    /// A string that may be empty (credentials: empty means none).
+    fn any_string(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
+        match (self.get)(name) {
+            Raw::Str(s) => Ok(s),
+            Raw::Missing => Ok(default.to_string()),
+            raw => Err(Self::fail(ErrorKind::Type, name, &raw, "a string")),
         }
     }
 
@@ -334,8 +343,8 @@ impl Config {
             traces_table: o.identifier("clickhouseTable", "traces")?,
             metrics_table: o.identifier("clickhouseMetricsTable", "metrics")?,
             logs_table: o.identifier("clickhouseLogsTable", "logs")?,
-            username: o.string("clickhouseUsername", Some("default"))?,
-            password: o.string("clickhousePassword", Some(""))?,
+            username: o.any_string("clickhouseUsername", "default")?,
+            password: o.any_string("clickhousePassword", "")?,
         };
         Ok(Config {
             traces_endpoint: format!("{endpoint}/v1/traces"),
@@ -472,14 +481,16 @@ mod tests {
     }
 
     #[test]
-    fn zero_retries_and_an_empty_password_are_honoured() {
+    fn zero_retries_and_empty_credentials_are_honoured() {
         let c = parse(&[
             ("maxRetries", Raw::Number(0.0)),
+            ("clickhouseUsername", Raw::Str(String::new())),
             ("clickhousePassword", Raw::Str(String::new())),
             ("backend", Raw::Str("clickhouse".into())),
         ])
         .unwrap();
         assert_eq!(c.max_retries, 0);
+        assert_eq!(c.clickhouse.username, "");
         assert_eq!(c.backend, Backend::ClickHouse);
     }
 }

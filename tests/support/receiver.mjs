@@ -1,32 +1,19 @@
 // Starts the strict OTLP receiver (tests/support/otlp_receiver.py, which validates every
 // request against the official opentelemetry-proto schema) on 127.0.0.1 and wraps its
 // control API.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { startServer } from './server.mjs';
 
 /** Starts a receiver; resolves to a handle once it listens. */
 export async function startReceiver({ print = false } = {}) {
-  const args = [fileURLToPath(new URL('./otlp_receiver.py', import.meta.url))];
-  if (print) args.push('--print');
-  const proc = spawn(`${root}.venv/bin/python`, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout });
-  const [first] = await once(lines, 'line');
-  const port = Number(/^LISTENING (\d+)$/.exec(first)?.[1]);
-  if (!port) throw new Error(`receiver did not start: ${first}`);
-  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer('otlp_receiver.py', print ? ['--print'] : []);
+  const { url } = server;
   const call = async (path, body) => {
     const res = await fetch(url + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
   };
   return {
-    url,
-    port,
-    lines,
+    ...server,
     /** Every request received so far, in arrival order. */
     requests: () => call('/_requests'),
     /**
@@ -42,10 +29,6 @@ export async function startReceiver({ print = false } = {}) {
     /** Queues scripted responses (FIFO) for the next requests. */
     script: (responses, fallback) => call('/_script', fallback ? { responses, default: fallback } : { responses }),
     reset: () => call('/_reset', {}),
-    close: async () => {
-      proc.kill();
-      await once(proc, 'exit');
-    },
   };
 }
 
