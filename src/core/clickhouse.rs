@@ -151,9 +151,8 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
         json::string(out, k);
         out.push(b':');
         match v {
-            Attr::Fixed(s) | Attr::Value(Value::Str(s)) => {
-                json::string(out, cut_chars(s, MAX_STRING_CHARS))
-            }
+            Attr::Fixed(s) => json::string(out, s), // already cut to its own limit
+            Attr::Value(Value::Str(s)) => json::string(out, cut_chars(s, MAX_STRING_CHARS)),
             Attr::Value(v) => {
                 text.clear();
                 plain_json(&mut text, &v);
@@ -162,6 +161,11 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
         }
     });
     out.push(b'}');
+}
+
+/// A fresh UUID for a metric or log row.
+fn row_id(rng: &mut Rng) -> String {
+    uuid_v4(rng.trace_id())
 }
 
 fn hex_field(out: &mut Vec<u8>, k: &str, bytes: &[u8]) {
@@ -192,10 +196,7 @@ impl ClickHouse {
     }
 
     fn metric(&self, out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64, rng: &mut Rng) {
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&rng.span_id());
-        id[8..].copy_from_slice(&rng.span_id());
-        str_field(out, "metric_id", &uuid_v4(id));
+        str_field(out, "metric_id", &row_id(rng));
         str_field(
             out,
             "metric_name",
@@ -255,10 +256,7 @@ impl ClickHouse {
     }
 
     fn log(&self, out: &mut Vec<u8>, item: &Item, level: u8, rng: &mut Rng) {
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&rng.span_id());
-        id[8..].copy_from_slice(&rng.span_id());
-        str_field(out, "log_id", &uuid_v4(id));
+        str_field(out, "log_id", &row_id(rng));
         str_field(out, "trace_id", "");
         str_field(out, "span_id", "");
         times(out, ["timestamp", "timestamp_ns"], item.time_ns);
@@ -468,6 +466,22 @@ mod tests {
         assert_eq!(r["status_code"], json!("ERROR"));
         assert_eq!(r["status_message"], json!("bad"));
         assert_eq!(r["attributes"]["exception.stacktrace"], json!("at x"));
+        let long = row(&record(
+            Head::Span {
+                error: true,
+                trace_id: [1; 16],
+                span_id: [1; 8],
+            },
+            T,
+            &["E", "m", &"s".repeat(5000)],
+            &[],
+        ));
+        let stack = long["attributes"]["exception.stacktrace"].as_str().unwrap();
+        assert_eq!(
+            stack.len(),
+            crate::core::model::MAX_STACK_BYTES,
+            "stacks keep 4 KiB"
+        );
         assert_eq!(r["attributes"]["order"], json!("o1"));
     }
 

@@ -82,15 +82,6 @@ impl Kind {
         })
     }
 
-    /// The signal records of this kind travel in.
-    pub fn signal(self) -> Signal {
-        match self {
-            Kind::Event | Kind::Error => Signal::Traces,
-            Kind::Metric => Signal::Metrics,
-            Kind::Log => Signal::Logs,
-        }
-    }
-
     /// How many strings precede the attributes in the body.
     pub fn n_strings(self) -> usize {
         if self == Kind::Error {
