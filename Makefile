@@ -32,8 +32,7 @@ test: setup lint test-rust test-node
 
 bench: pkg
 	@tools/bench-setup.sh
-	@OURS_ENTRY=$(CURDIR)/pkg/node.js OURS_WASM=$(CURDIR)/pkg/automagik_telemetry_bg.wasm \
-	  OURS_GLUE=$(CURDIR)/pkg/automagik_telemetry.js node bench/run.mjs
+	@OURS_ENTRY=$(CURDIR)/pkg/node.js OURS_PKG=$(CURDIR)/pkg node bench/run.mjs
 
 clean:
 	rm -rf pkg target node_modules .venv bench/node_modules

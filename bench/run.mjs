@@ -1,9 +1,10 @@
 // Parent: one loopback OTLP sink shared by all runs, one child per SDK and phase,
-// then a table. Usage: [OURS_ENTRY=/abs/entry.mjs] [OURS_WASM=x.wasm OURS_GLUE=x.js] node run.mjs
+// then a table. Usage: [OURS_ENTRY=/abs/entry.mjs] [OURS_PKG=/abs/pkg] node run.mjs
 import http from 'node:http';
 import { fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
@@ -207,13 +208,18 @@ function printRatios(rows) {
 }
 
 // Shipped size of ours: wasm as is + esbuild-minified glue, each gzip -9.
-async function printBundleSize(wasmPath, gluePath) {
+// What a Node consumer loads: the wasm plus every JS module of the node entry (glue,
+// snippets, constants), each minified, concatenated, gzipped as one.
+async function printBundleSize(pkgDir) {
   const { transform } = await import('esbuild');
-  const glue = (await transform(await readFile(gluePath, 'utf8'), { minify: true, loader: 'js' })).code;
+  const skip = new Set(['browser.js', 'deno.js', 'workerd.js']);
+  const files = readdirSync(pkgDir, { recursive: true }).filter((f) => f.endsWith('.js') && !skip.has(f));
+  let js = '';
+  for (const f of files) js += `${(await transform(await readFile(join(pkgDir, f), 'utf8'), { minify: true, loader: 'js' })).code}\n`;
   const gz = (b) => gzipSync(b, { level: 9 }).length;
-  const w = gz(await readFile(wasmPath));
-  const g = gz(glue);
-  console.log(`ours shipped size (min+gz -9): wasm ${w} B + glue ${g} B = ${w + g} B (${fmt((w + g) / 1024)} KiB)`);
+  const w = gz(await readFile(join(pkgDir, 'automagik_telemetry_bg.wasm')));
+  const g = gz(js);
+  console.log(`ours shipped size (min+gz -9): wasm ${w} B + JS ${g} B (${files.length} modules) = ${w + g} B (${fmt((w + g) / 1024)} KiB)`);
 }
 
 // ---- main -------------------------------------------------------------------
@@ -237,7 +243,7 @@ for (const name of ORDER) {
 console.log();
 printTable(rows);
 printRatios(rows);
-if (process.env.OURS_WASM && process.env.OURS_GLUE) await printBundleSize(process.env.OURS_WASM, process.env.OURS_GLUE);
+if (process.env.OURS_PKG) await printBundleSize(process.env.OURS_PKG);
 
 sink.closeAllConnections();
 sink.close();
