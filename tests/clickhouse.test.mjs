@@ -3,7 +3,7 @@
 // type fails the INSERT, and so the test.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutomagikTelemetry, MetricType, LogSeverity } from '../pkg/node.js';
+import { AutomagikTelemetry, MetricType, LogSeverity, VERSION } from '../pkg/node.js';
 import { startClickHouse } from './support/clickhouse.mjs';
 
 const PASSWORD = 'pw-s3cret';
@@ -26,6 +26,33 @@ const client = (extra = {}) =>
   });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The columns every row shares, as this client fills them. */
+const shared = (t) => ({
+  project_name: 'ch-app',
+  project_version: '3.1.0',
+  service_name: 'ch-app',
+  environment: 'test',
+  hostname: '',
+  user_id: t.getStatus().userId,
+  session_id: t.getStatus().sessionId,
+  os_type: process.platform,
+  os_version: '',
+  runtime_name: 'node',
+  runtime_version: process.versions.node,
+  cloud_provider: '',
+  cloud_region: '',
+  cloud_availability_zone: '',
+  instrumentation_library_name: 'ch-app.telemetry',
+  instrumentation_library_version: VERSION,
+});
+
+/** `row` without the columns that hold random ids or the event time. */
+function stable(row, volatile) {
+  const copy = { ...row };
+  for (const k of volatile) delete copy[k];
+  return copy;
+}
 
 test('events and errors land in traces with every column the SDK fills', async () => {
   const t = client();
@@ -60,6 +87,15 @@ test('events and errors land in traces with every column the SDK fills', async (
     tags: '["a",1]',
     ctx: '{"k":"v"}',
   });
+  assert.deepEqual(stable(ev, ['trace_id', 'span_id', 'timestamp', 'timestamp_ns', 'ts', 'attributes']), {
+    ...shared(t),
+    parent_span_id: '',
+    duration_ms: 0,
+    span_name: 'api.request',
+    span_kind: 'INTERNAL',
+    status_code: 'OK',
+    status_message: '',
+  });
   assert.equal(err.span_name, 'automagik.error');
   assert.equal(err.status_code, 'ERROR');
   assert.equal(err.status_message, 'bad input');
@@ -78,6 +114,31 @@ test('gauges, counters and histograms land in metrics with their type columns', 
   const rows = await ch.query("SELECT *, toUnixTimestamp(timestamp) AS ts FROM telemetry.metrics ORDER BY timestamp_ns");
   const [gauge, sum, hist] = rows;
   assert.deepEqual(rows.map((r) => r.metric_type), ['GAUGE', 'SUM', 'HISTOGRAM']);
+  assert.ok(gauge.time_window_start === gauge.timestamp && gauge.time_window_end === gauge.timestamp);
+  assert.deepEqual(stable(gauge, ['metric_id', 'timestamp', 'timestamp_ns', 'time_window_start', 'time_window_end', 'ts']), {
+    ...shared(t),
+    service_namespace: 'namastex',
+    service_instance_id: t.getStatus().sessionId,
+    schema_url: '',
+    metric_name: 'cpu.usage',
+    metric_type: 'GAUGE',
+    metric_unit: '%',
+    metric_description: '',
+    value_int: 0,
+    value_double: 75.5,
+    is_monotonic: 0,
+    aggregation_temporality: 'UNSPECIFIED',
+    histogram_count: 0,
+    histogram_sum: 0,
+    histogram_min: 0,
+    histogram_max: 0,
+    histogram_bucket_counts: [],
+    histogram_explicit_bounds: [],
+    summary_count: 0,
+    summary_sum: 0,
+    quantile_values: {},
+    attributes: { host: 'a' },
+  });
   assert.equal(gauge.value_double, 75.5);
   assert.equal(gauge.metric_unit, '%');
   assert.deepEqual(gauge.attributes, { host: 'a' });
@@ -100,6 +161,24 @@ test('logs land with severity, body type and exception columns', async () => {
   t.trackLog('disk failed', 'error', { 'exception.type': 'IOError', 'exception.message': 'ENOSPC' });
   await t.flush();
   const [warn, failure] = await ch.query('SELECT * FROM telemetry.logs ORDER BY timestamp_ns');
+  assert.deepEqual(stable(warn, ['log_id', 'timestamp', 'timestamp_ns', 'observed_timestamp', 'observed_timestamp_ns']), {
+    ...shared(t),
+    service_namespace: 'namastex',
+    service_instance_id: t.getStatus().sessionId,
+    schema_url: '',
+    trace_id: '',
+    span_id: '',
+    severity_text: 'WARN',
+    severity_number: 13,
+    body: 'API rate limit approaching',
+    body_type: 'STRING',
+    attributes: { current: '450' },
+    exception_type: '',
+    exception_message: '',
+    exception_stacktrace: '',
+    is_exception: 0,
+  });
+  assert.equal(warn.observed_timestamp_ns, warn.timestamp_ns);
   assert.equal(warn.severity_text, 'WARN');
   assert.equal(warn.severity_number, 13);
   assert.equal(warn.body, 'API rate limit approaching');
@@ -137,11 +216,21 @@ test('with compression off the rows go as plain JSONEachRow', async () => {
 });
 
 test('a wrong password is not retried, is counted, and never shows the password', async () => {
-  const t = client({ clickhousePassword: 'wrong-pw-123', verbose: false });
-  t.trackEvent('e');
-  t.trackEvent('f');
-  await t.flush();
-  const s = t.getStatus();
+  const printed = [];
+  const log = console.log;
+  console.log = (...args) => printed.push(args.join(' '));
+  let s;
+  try {
+    const t = client({ clickhousePassword: 'wrong-pw-123', verbose: true });
+    t.trackEvent('e');
+    t.trackEvent('f');
+    await t.flush();
+    s = t.getStatus();
+  } finally {
+    console.log = log;
+  }
+  assert.ok(printed.some((line) => line.includes('516')), 'verbose mode reports the failure');
+  assert.ok(!printed.join('\n').includes('wrong-pw-123'), 'but never the password');
   assert.equal((await ch.requests()).length, 1);
   assert.equal(s.dropped.failed, 2);
   assert.match(s.lastError, /516|AUTHENTICATION_FAILED/);
