@@ -47,6 +47,14 @@ const shared = (t) => ({
   instrumentation_library_version: VERSION,
 });
 
+/** The shared columns of the metrics and logs tables, which have a few more. */
+const sharedExtended = (t) => ({
+  ...shared(t),
+  service_namespace: 'namastex',
+  service_instance_id: t.getStatus().sessionId,
+  schema_url: '',
+});
+
 /** `row` without the columns that hold random ids or the event time. */
 function stable(row, volatile) {
   const copy = { ...row };
@@ -116,10 +124,7 @@ test('gauges, counters and histograms land in metrics with their type columns', 
   assert.deepEqual(rows.map((r) => r.metric_type), ['GAUGE', 'SUM', 'HISTOGRAM']);
   assert.ok(gauge.time_window_start === gauge.timestamp && gauge.time_window_end === gauge.timestamp);
   assert.deepEqual(stable(gauge, ['metric_id', 'timestamp', 'timestamp_ns', 'time_window_start', 'time_window_end', 'ts']), {
-    ...shared(t),
-    service_namespace: 'namastex',
-    service_instance_id: t.getStatus().sessionId,
-    schema_url: '',
+    ...sharedExtended(t),
     metric_name: 'cpu.usage',
     metric_type: 'GAUGE',
     metric_unit: '%',
@@ -162,10 +167,7 @@ test('logs land with severity, body type and exception columns', async () => {
   await t.flush();
   const [warn, failure] = await ch.query('SELECT * FROM telemetry.logs ORDER BY timestamp_ns');
   assert.deepEqual(stable(warn, ['log_id', 'timestamp', 'timestamp_ns', 'observed_timestamp', 'observed_timestamp_ns']), {
-    ...shared(t),
-    service_namespace: 'namastex',
-    service_instance_id: t.getStatus().sessionId,
-    schema_url: '',
+    ...sharedExtended(t),
     trace_id: '',
     span_id: '',
     severity_text: 'WARN',
