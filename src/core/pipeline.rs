@@ -2,7 +2,7 @@
 //! request bodies (one per signal, split only at `maxBatchBytes`), and are settled as
 //! delivered, dropped or re-queued. The wasm layer drives it; nothing here waits.
 
-use super::clickhouse::{basic_auth, insert_url, ClickHouse};
+use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
 use super::config::{Backend, Config};
 use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
@@ -10,6 +10,7 @@ use super::ids::Rng;
 use super::model::{Head, Item, MetricKind, Signal};
 use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
+use super::retry::{Outcome, Verdict};
 use super::stats::{DropReason, Stats};
 
 /// What a tracking call recorded, beyond its body.
@@ -233,6 +234,25 @@ impl Pipeline {
         &self.authorization
     }
 
+    /// What to do after an attempt ended in `outcome`. ClickHouse marks transient
+    /// failures with an exception code (`X-ClickHouse-Exception-Code`) whatever the status.
+    pub fn verdict(&self, outcome: &Outcome, exception_code: Option<u32>, now_ms: f64) -> Verdict {
+        let retry_later = self.config.backend == Backend::ClickHouse
+            && exception_code.is_some_and(clickhouse::retryable);
+        outcome.verdict(now_ms, retry_later)
+    }
+
+    /// `text` (a server's error message) with the ClickHouse password masked, whatever
+    /// the server chose to echo.
+    pub fn redact(&self, text: String) -> String {
+        let password = &self.config.clickhouse.password;
+        if password.is_empty() {
+            text
+        } else {
+            text.replace(password.as_str(), "***")
+        }
+    }
+
     /// Records how `request` ended.
     pub fn settle(&mut self, request: Request, how: Settle) {
         let items = request.items as u64;
@@ -369,6 +389,40 @@ mod tests {
         p.settle(r, Settle::Drop("HTTP 400".into()));
         assert_eq!(p.stats.dropped_failed, 2);
         assert_eq!(p.queued(Signal::Traces), 0);
+    }
+
+    #[test]
+    fn clickhouse_exception_codes_decide_retries_only_for_clickhouse() {
+        let status = |s| Outcome::Status {
+            status: s,
+            retry_after: None,
+        };
+        let otlp = pipeline(&[]);
+        assert_eq!(otlp.verdict(&status(500), Some(252), 0.0), Verdict::Drop);
+        let config = Config::parse(&mut |n| match n {
+            "projectName" | "version" => Raw::Str("p".into()),
+            "backend" => Raw::Str("clickhouse".into()),
+            "clickhousePassword" => Raw::Str("hunter2".into()),
+            _ => Raw::Missing,
+        })
+        .unwrap();
+        let ch = Pipeline::new(config);
+        assert_eq!(
+            ch.verdict(&status(500), Some(252), 0.0),
+            Verdict::Retry(None)
+        );
+        assert_eq!(ch.verdict(&status(500), None, 0.0), Verdict::Drop);
+        assert_eq!(ch.verdict(&status(400), Some(27), 0.0), Verdict::Drop);
+        assert_eq!(
+            ch.verdict(&status(503), Some(27), 0.0),
+            Verdict::Retry(None)
+        );
+        assert_eq!(ch.redact("bad hunter2 here".into()), "bad *** here");
+        assert_eq!(otlp.redact("hunter2".into()), "hunter2");
+        assert!(ch.authorization().starts_with("Basic "));
+        assert!(ch
+            .url(Signal::Logs)
+            .ends_with("INSERT%20INTO%20telemetry.logs%20FORMAT%20JSONEachRow"));
     }
 
     #[test]

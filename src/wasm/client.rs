@@ -12,7 +12,6 @@ use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use crate::core::clickhouse;
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
 use crate::core::enablement::decide;
 use crate::core::model::{Kind, MetricKind, Signal};
@@ -179,7 +178,7 @@ async fn flush_all(me: &Shared) {
 /// Sends one request with retries. Returns false when it was re-queued after the last
 /// retry, which ends this flush.
 async fn deliver(me: &Shared, request: Request) -> bool {
-    let (url, authorization, timeout, max_retries, base, clickhouse, password) = {
+    let (url, authorization, timeout, max_retries, base) = {
         let st = me.borrow();
         let p = &st.pipeline;
         let c = &p.config;
@@ -189,8 +188,6 @@ async fn deliver(me: &Shared, request: Request) -> bool {
             c.timeout_ms,
             c.max_retries,
             c.retry_backoff_base_ms,
-            c.backend == Backend::ClickHouse,
-            c.clickhouse.password.clone(),
         )
     };
     let headers = transport::Headers {
@@ -206,12 +203,10 @@ async fn deliver(me: &Shared, request: Request) -> bool {
             st.in_flight -= 1;
             let mut what = res.outcome.describe();
             if !res.message.is_empty() {
-                what = format!("{what}: {}", res.message.trim());
+                what = st
+                    .pipeline
+                    .redact(format!("{what}: {}", res.message.trim()));
             }
-            if !password.is_empty() {
-                what = what.replace(&password, "***"); // whatever the server echoes
-            }
-            let retry_later = clickhouse && res.exception_code.is_some_and(clickhouse::retryable);
             st.debug(|| {
                 format!(
                     "{} {} items -> {what}",
@@ -219,7 +214,7 @@ async fn deliver(me: &Shared, request: Request) -> bool {
                     request.items
                 )
             });
-            match res.outcome.verdict(now(), retry_later) {
+            match st.pipeline.verdict(&res.outcome, res.exception_code, now()) {
                 Verdict::Delivered => {
                     if res.rejected > 0 {
                         st.pipeline.stats.last_error = Some(format!(

@@ -37,7 +37,7 @@ fn field(v: &JsValue, name: &str) -> JsValue {
 }
 
 /// A request's headers beyond `Content-Type`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Headers<'a> {
     /// `gzip` when the body is compressed, else empty.
     pub content_encoding: &'a str,
