@@ -1,10 +1,17 @@
 // What the core cannot see from wasm: which runtime this is, environment variables,
-// persistent storage, privacy signals, randomness and the console. Every function
-// degrades to "unknown" rather than throwing: hosts differ in what they expose.
+// persistent storage, privacy signals, randomness and the console. Every
+// function degrades to "unknown" rather than throwing: hosts differ in what they expose.
 
 /** `name\nversion\nos\nhostname` of the running JS runtime, as far as it tells. */
 export function runtimeInfo() {
-  const g = globalThis;
+  try {
+    return describeRuntime(globalThis);
+  } catch {
+    return 'unknown\n\n\n';
+  }
+}
+
+function describeRuntime(g) {
   const host = (typeof g.location === 'object' && g.location && g.location.hostname) || '';
   if (typeof g.Deno === 'object' && g.Deno.version) {
     return ['deno', g.Deno.version.deno, (g.Deno.build && g.Deno.build.os) || '', host].join('\n');
@@ -75,17 +82,63 @@ export function storageSet(key, value) {
 
 /** Whether the browser signals Global Privacy Control or Do Not Track. */
 export function privacySignal() {
-  const g = globalThis;
-  const n = g.navigator;
-  return !!(n && (n.globalPrivacyControl === true || n.doNotTrack === '1' || n.doNotTrack === 'yes')) || g.doNotTrack === '1';
+  try {
+    const g = globalThis;
+    const n = g.navigator;
+    return !!(n && (n.globalPrivacyControl === true || n.doNotTrack === '1' || n.doNotTrack === 'yes')) || g.doNotTrack === '1';
+  } catch {
+    return false;
+  }
 }
 
-/** Fills `buf` from the runtime's cryptographic random source. */
+// A host without WebCrypto (Node 18) may be handed a source by its entry module: the
+// Node entry registers node:crypto's here, since only it may import Node built-ins.
+const RANDOM_SOURCE = Symbol.for('automagik-telemetry.randomFill');
+
+/**
+ * Fills `buf` from the runtime's cryptographic random source, else the entry's, else a
+ * Math.random (ids must be unique, not secret).
+ * Returns '' or, when it had to fall back, why.
+ */
 export function fillRandom(buf) {
-  globalThis.crypto.getRandomValues(buf);
+  let why = 'no WebCrypto';
+  try {
+    const c = globalThis.crypto;
+    if (c && typeof c.getRandomValues === 'function') {
+      c.getRandomValues(buf);
+      return '';
+    }
+  } catch (e) {
+    why = 'crypto.getRandomValues failed: ' + String((e && e.message) || e);
+  }
+  try {
+    const fill = globalThis[RANDOM_SOURCE];
+    if (typeof fill === 'function') {
+      fill(buf);
+      return '';
+    }
+  } catch {
+    // Fall through to the seeded generator.
+  }
+  // V8's and SpiderMonkey's Math.random are seeded from the OS at start-up.
+  for (let i = 0; i < buf.length; i++) buf[i] = (Math.random() * 256) & 0xff;
+  return why + ': ids come from Math.random';
 }
 
 /** A debug line for `verbose` mode. */
 export function debug(line) {
-  console.log('[automagik-telemetry] ' + line);
+  try {
+    console.log('[automagik-telemetry] ' + line);
+  } catch {
+    // No console.
+  }
+}
+
+/** A warning a person must see once, verbose or not. */
+export function warn(line) {
+  try {
+    console.warn('[automagik-telemetry] ' + line);
+  } catch {
+    // No console.
+  }
 }

@@ -26,9 +26,33 @@ const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
 
 const encoder = new TextEncoder();
-// timeOrigin is a getter as costly as now() itself: read it once.
-const origin = typeof performance === 'object' && typeof performance.now === 'function' ? performance.timeOrigin : undefined;
-const now = typeof origin === 'number' ? () => origin + performance.now() : () => Date.now();
+// Times follow the wall clock. performance.now() refines them below the millisecond, but
+// it stops while a machine sleeps, so its origin is re-anchored to Date.now() whenever
+// the two part by a millisecond or more: it refines, it never drifts.
+let perf;
+try {
+  perf = typeof performance === 'object' && performance && typeof performance.now === 'function' ? performance : undefined;
+} catch {
+  perf = undefined;
+}
+let anchor = NaN;
+
+function now() {
+  const wall = Date.now();
+  if (perf === undefined) return wall;
+  let mono;
+  try {
+    mono = perf.now();
+  } catch {
+    perf = undefined;
+    return wall;
+  }
+  const t = anchor + mono;
+  const ahead = t - wall;
+  if (ahead >= 0 && ahead < 1) return t;
+  anchor = wall - mono;
+  return wall;
+}
 
 let memory;
 let base = 0;

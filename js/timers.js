@@ -1,24 +1,42 @@
-// Timers for flushing and backoff. The flush timer must never keep a Node or Deno
-// process alive on its own: a script that tracks, flushes and ends should exit.
+// The one timer a client needs: the delivery core says when to wake it next. It never
+// throws (a host whose timers throw gets an error string back instead), and it holds a
+// Node or Deno process open only while someone awaits a flush: a script that tracks and
+// ends must exit, one that awaits flush() through a backoff must see it finish.
 
-/** Calls `callback` once after `ms`, without holding the process open. */
-export function startTimer(callback, ms) {
-  const t = setTimeout(callback, ms);
-  if (typeof t === 'object' && t !== null && typeof t.unref === 'function') {
-    t.unref();
-  } else if (typeof globalThis.Deno === 'object' && typeof globalThis.Deno.unrefTimer === 'function') {
-    globalThis.Deno.unrefTimer(t);
+/**
+ * Calls `callback` once after `ms`. Returns the timer's handle, or an error string when
+ * the host's setTimeout is missing or throws.
+ */
+export function startTimer(callback, ms, keepAlive) {
+  try {
+    const t = setTimeout(callback, ms);
+    if (!keepAlive) {
+      if (typeof t === 'object' && t !== null && typeof t.unref === 'function') {
+        t.unref();
+      } else if (typeof globalThis.Deno === 'object' && typeof globalThis.Deno.unrefTimer === 'function') {
+        globalThis.Deno.unrefTimer(t);
+      }
+    }
+    return t ?? 0;
+  } catch (e) {
+    return 'setTimeout failed: ' + describe(e);
   }
-  return t;
 }
 
 /** Cancels a timer from `startTimer`. */
 export function stopTimer(t) {
-  clearTimeout(t);
+  try {
+    clearTimeout(t);
+  } catch {
+    // Nothing to cancel on a host without timers.
+  }
 }
 
-/** Resolves after `ms`. Unlike the flush timer it holds the process open: a caller
- * awaiting `flush()` through a backoff expects to see it finish. */
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A short description of a thrown value that cannot itself throw. */
+export function describe(e) {
+  try {
+    return String((e && e.message) || e);
+  } catch {
+    return 'unknown error';
+  }
 }

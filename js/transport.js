@@ -1,35 +1,90 @@
-// One HTTP attempt with the runtime's global fetch. It never rejects: it resolves to a
-// plain outcome object that the core's retry policy classifies.
+// One HTTP attempt with the runtime's global fetch. It never throws and never rejects:
+// whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
+// in exactly one call of `done`, a plain report the delivery core classifies.
+import { describe } from './timers.js';
+
+// Outcome codes for `done`'s status argument when no HTTP status came back; kept in
+// step with `src/wasm/transport.rs` (checked by a test there).
+const TIMEOUT = -1;
+const NETWORK = -2;
+const REFUSED = -3;
 
 /**
- * POSTs `body` (a view into wasm memory, copied before the first await) to `url`.
- * Resolves to `{status, retryAfter, exceptionCode, rejected, message}` when the server
- * answered, `{timeout: true}` after `timeoutMs`, or `{error}` when no answer came.
+ * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and
+ * reports `done(id, status, retryAfter, exceptionCode, rejected, message)`.
+ * `keepalive` requests must outlive the page: a keepalive fetch, or `navigator.sendBeacon`
+ * on a host without fetch (a beacon carries no headers, so the core sends it plain).
  */
-export async function send(url, body, contentEncoding, authorization, timeoutMs) {
+export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive) {
   const payload = body.slice();
+  let reported = false;
+  const report = (...args) => {
+    if (reported) return;
+    reported = true;
+    try {
+      done(id, ...args);
+    } catch {
+      // The client was freed while the request was in flight.
+    }
+  };
+  if (keepalive && typeof fetch !== 'function') {
+    const sent = !contentEncoding && !authorization && beacon(url, payload);
+    report(sent ? 202 : REFUSED, undefined, undefined, 0, '');
+    return;
+  }
+  attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
+    report(NETWORK, undefined, undefined, 0, describe(e)),
+  );
+}
+
+async function attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive) {
   const headers = { 'Content-Type': 'application/json' };
   if (contentEncoding) headers['Content-Encoding'] = contentEncoding;
   if (authorization) headers.Authorization = authorization;
-  const abort = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort();
-  }, timeoutMs);
+  let timer;
+  const abort = typeof AbortController === 'function' ? new AbortController() : undefined;
   try {
-    const res = await fetch(url, { method: 'POST', headers, body: payload, signal: abort.signal });
+    timer = setTimeout(() => {
+      timedOut = true;
+      if (abort) abort.abort();
+      report(TIMEOUT, undefined, undefined, 0, '');
+    }, timeoutMs);
+  } catch {
+    // No timers: the request runs without a timeout of its own.
+  }
+  try {
+    const init = { method: 'POST', headers, body: payload };
+    if (abort) init.signal = abort.signal;
+    if (keepalive) init.keepalive = true;
+    const res = await fetch(url, init);
     const text = await res.text();
-    return {
-      status: res.status,
-      retryAfter: res.headers.get('retry-after') ?? undefined,
-      exceptionCode: res.headers.get('x-clickhouse-exception-code') ?? undefined,
-      ...responseDetails(res.ok, text),
-    };
+    const details = responseDetails(res.ok, text);
+    report(
+      res.status,
+      res.headers.get('retry-after') ?? undefined,
+      res.headers.get('x-clickhouse-exception-code') ?? undefined,
+      details.rejected,
+      details.message,
+    );
   } catch (e) {
-    return timedOut ? { timeout: true } : { error: String((e && (e.cause && e.cause.code)) || (e && e.message) || e) };
+    if (!timedOut) report(NETWORK, undefined, undefined, 0, describe((e && e.cause && e.cause.code) || e));
   } finally {
-    clearTimeout(timer);
+    try {
+      clearTimeout(timer);
+    } catch {
+      // As above.
+    }
+  }
+}
+
+/** Hands `payload` to the page's beacon queue; false where there is none or it is full. */
+function beacon(url, payload) {
+  try {
+    const n = globalThis.navigator;
+    return !!(n && typeof n.sendBeacon === 'function' && n.sendBeacon(url, new Blob([payload], { type: 'application/json' })));
+  } catch {
+    return false;
   }
 }
 

@@ -152,18 +152,21 @@ test('the flush timer sends what is queued after flushInterval', async () => {
   assert.equal(t.getStatus().queueSize, 0);
 });
 
-test('only one flush runs at a time and concurrent calls share it', async () => {
+test('one request per signal is in flight, and a flush that adds nothing shares the pending promise', async () => {
   await rx.script([{ status: 200, delay_ms: 200 }]);
   const t = client();
   t.trackEvent('a');
   const p1 = t.flush();
+  assert.equal(t.flush(), p1, 'nothing new since: the same promise');
   await eventually(() => t.getStatus().inFlight === 1);
   t.trackEvent('b');
   const p2 = t.flush();
   const p3 = t.flush();
-  assert.equal(p1, p2, 'calls made during a flush share its promise');
+  assert.notEqual(p1, p2, "a flush that adds an item has its own promise: p1 need not wait for 'b'");
   assert.equal(p2, p3);
-  await Promise.all([p1, p2]);
+  assert.equal(t.getStatus().inFlight, 1, "'b' waits for the traces lane");
+  await p1;
+  await p2;
   const reqs = await rx.validRequests();
   assert.equal(reqs.length, 2);
   assert.ok(reqs[1].arrival_ms >= reqs[0].arrival_ms + 150, 'the second request waited for the first');

@@ -8,7 +8,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::{hex, uuid_v4, Rng};
+use super::ids::{hex, uuid_v4};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Head, Item, MetricKind, Signal, Value,
@@ -163,9 +163,16 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
     out.push(b'}');
 }
 
-/// A fresh UUID for a metric or log row.
-fn row_id(rng: &mut Rng) -> String {
-    uuid_v4(rng.trace_id())
+/// A metric or log row's UUID, derived from its stable key so a resent row keeps it.
+fn row_id(row: u64) -> String {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&row.to_le_bytes());
+    b[8..].copy_from_slice(
+        &row.rotate_left(29)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .to_le_bytes(),
+    );
+    uuid_v4(b)
 }
 
 fn hex_field(out: &mut Vec<u8>, k: &str, bytes: &[u8]) {
@@ -195,8 +202,8 @@ impl ClickHouse {
         attributes(out, if error { &fixed[..n] } else { &[] }, item, None);
     }
 
-    fn metric(&self, out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64, rng: &mut Rng) {
-        str_field(out, "metric_id", &row_id(rng));
+    fn metric(&self, out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64, row: u64) {
+        str_field(out, "metric_id", &row_id(row));
         str_field(
             out,
             "metric_name",
@@ -255,8 +262,8 @@ impl ClickHouse {
         attributes(out, &[], item, unit.map(|_| "unit"));
     }
 
-    fn log(&self, out: &mut Vec<u8>, item: &Item, level: u8, rng: &mut Rng) {
-        str_field(out, "log_id", &row_id(rng));
+    fn log(&self, out: &mut Vec<u8>, item: &Item, level: u8, row: u64) {
+        str_field(out, "log_id", &row_id(row));
         str_field(out, "trace_id", "");
         str_field(out, "span_id", "");
         times(out, ["timestamp", "timestamp_ns"], item.time_ns);
@@ -298,7 +305,7 @@ impl ClickHouse {
 impl Encoder for ClickHouse {
     fn open(&self, _signal: Signal, _out: &mut Vec<u8>) {}
 
-    fn item(&self, out: &mut Vec<u8>, item: &Item, rng: &mut Rng) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64) {
         out.push(b'{');
         match item.head {
             Head::Span {
@@ -306,8 +313,8 @@ impl Encoder for ClickHouse {
                 trace_id,
                 span_id,
             } => self.span(out, item, error, &trace_id, &span_id),
-            Head::Metric { kind, value } => self.metric(out, item, kind, value, rng),
-            Head::Log { severity } => self.log(out, item, severity, rng),
+            Head::Metric { kind, value } => self.metric(out, item, kind, value, row),
+            Head::Log { severity } => self.log(out, item, severity, row),
         }
         out.extend_from_slice(self.shared(item.head.signal()));
         out.push(b'}');
@@ -401,7 +408,7 @@ mod tests {
         };
         let ch = ClickHouse::new(&config, &identity);
         let mut out = Vec::new();
-        ch.item(&mut out, &Item::decode(rec).unwrap(), &mut Rng::new(3));
+        ch.item(&mut out, &Item::decode(rec).unwrap(), 3);
         serde_json::from_slice(&out).unwrap()
     }
 

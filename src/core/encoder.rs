@@ -1,15 +1,14 @@
 //! The seam between the pipeline and a wire format: how one signal's items become one
 //! request body.
 
-use super::ids::Rng;
 use super::model::{Item, Signal};
 
 /// A wire format (OTLP JSON, ClickHouse JSONEachRow).
 pub trait Encoder: std::fmt::Debug {
     /// Starts a body for `signal`.
     fn open(&self, signal: Signal, out: &mut Vec<u8>);
-    /// Appends one item; `rng` supplies row ids where the format needs them.
-    fn item(&self, out: &mut Vec<u8>, item: &Item, rng: &mut Rng);
+    /// Appends one item; `row` is its stable 64-bit key, for formats that give rows ids.
+    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64);
     /// What goes between two items.
     fn separator(&self) -> u8;
     /// What ends the body.

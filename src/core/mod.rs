@@ -2,6 +2,7 @@
 
 pub mod clickhouse;
 pub mod config;
+pub mod delivery;
 pub mod enablement;
 pub mod encoder;
 pub mod gzip;

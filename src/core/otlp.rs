@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::{hex, Rng};
+use super::ids::hex;
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
@@ -81,7 +81,7 @@ impl Encoder for Otlp {
         out.extend_from_slice(&self.prefixes[signal as usize]);
     }
 
-    fn item(&self, out: &mut Vec<u8>, item: &Item, _rng: &mut Rng) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, _row: u64) {
         match item.head {
             Head::Span {
                 error,
@@ -320,7 +320,7 @@ mod tests {
         let item = Item::decode(rec).unwrap();
         let mut out = Vec::new();
         otlp.open(item.head.signal(), &mut out);
-        otlp.item(&mut out, &item, &mut Rng::new(1));
+        otlp.item(&mut out, &item, 1);
         out.extend_from_slice(SUFFIX);
         String::from_utf8(out).unwrap()
     }

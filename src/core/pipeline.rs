@@ -1,6 +1,6 @@
-//! The client's core: tracked records go into the byte-bounded queue, come out as
-//! request bodies (one per signal, split only at `maxBatchBytes`), and are settled as
-//! delivered, dropped or re-queued. The wasm layer drives it; nothing here waits.
+//! Batching: tracked records go into the byte-bounded queue, come out as request bodies
+//! (one per signal, split only at `maxBatchBytes`), and are settled as delivered,
+//! dropped or re-queued. [`super::delivery`] decides when; nothing here waits.
 
 use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
 use super::config::{Backend, Config};
@@ -37,7 +37,17 @@ pub struct Request {
     pub gzip: bool,
     /// How many items the body holds.
     pub items: usize,
+    /// The batch's identity for backends that deduplicate (ClickHouse): the same at
+    /// every resend of these records.
+    pub token: Option<u64>,
     taken: Taken,
+}
+
+impl Request {
+    /// The sequence number of the oldest record the request carries.
+    pub fn first_seq(&self) -> u64 {
+        self.taken.first_seq()
+    }
 }
 
 /// How a request ended.
@@ -59,6 +69,8 @@ pub enum Settle {
 #[derive(Debug)]
 struct Session {
     rng: Rng,
+    /// Mixed with a record's sequence number into its row id, so a resent row keeps it.
+    row_salt: u64,
     identity: Identity,
     encoder: Box<dyn Encoder>,
 }
@@ -122,8 +134,10 @@ impl Pipeline {
                 Backend::Otlp => Box::new(Otlp::new(&self.config, &identity)),
                 Backend::ClickHouse => Box::new(ClickHouse::new(&self.config, &identity)),
             };
+            let mut rng = Rng::new(seed);
             self.session = Some(Session {
-                rng: Rng::new(seed),
+                row_salt: rng.next_u64(),
+                rng,
                 identity,
                 encoder,
             });
@@ -173,24 +187,43 @@ impl Pipeline {
         self.queue.bytes()
     }
 
-    /// Takes the oldest records of `signal` that fit in one request (at least one) and
-    /// encodes them. Records that fail to decode are dropped as invalid.
-    pub fn next_request(&mut self, signal: Signal) -> Option<Request> {
+    /// The sequence number the next tracked record gets.
+    pub fn next_seq(&self) -> u64 {
+        self.queue.next_seq()
+    }
+
+    /// The sequence number of the oldest queued record of `signal`.
+    pub fn front_seq(&self, signal: Signal) -> Option<u64> {
+        self.queue.front_seq(signal)
+    }
+
+    /// Takes the oldest records of `signal` whose encoding fits in `max_bytes` (at least
+    /// one record) and encodes them, gzipped when `compress` and above the threshold. A
+    /// sealed block at the head goes out alone, with its token. Records that fail to
+    /// decode are dropped as invalid.
+    pub fn next_request(
+        &mut self,
+        signal: Signal,
+        max_bytes: usize,
+        compress: bool,
+    ) -> Option<Request> {
+        let clickhouse = self.config.backend == Backend::ClickHouse;
         let session = self.session.as_mut()?;
         let encoder = &session.encoder;
-        let max = self.config.max_batch_bytes as usize;
         loop {
+            let seal = self.queue.seal(signal);
+            let limit = seal.map_or(usize::MAX, |s| s.items);
             let mut body = Vec::new();
             encoder.open(signal, &mut body);
             let (mut consumed, mut written, mut invalid) = (0, 0, 0);
-            for record in self.queue.records(signal) {
+            for (seq, record) in self.queue.records(signal).take(limit) {
                 let mark = body.len();
                 if let Some(item) = Item::decode(record) {
                     if written > 0 {
                         body.push(encoder.separator());
                     }
-                    encoder.item(&mut body, &item, &mut session.rng);
-                    if written > 0 && body.len() + encoder.suffix().len() > max {
+                    encoder.item(&mut body, &item, row_key(session.row_salt, seq));
+                    if written > 0 && body.len() + encoder.suffix().len() > max_bytes {
                         body.truncate(mark);
                         break;
                     }
@@ -209,7 +242,8 @@ impl Pipeline {
                 continue;
             }
             body.extend_from_slice(encoder.suffix());
-            let gzip_it = self.config.compression_enabled
+            let gzip_it = compress
+                && self.config.compression_enabled
                 && body.len() > self.config.compression_threshold as usize;
             if gzip_it {
                 body = gzip(&body);
@@ -219,14 +253,38 @@ impl Pipeline {
                 body,
                 gzip: gzip_it,
                 items: written as usize,
+                token: clickhouse.then(|| seal.map_or_else(|| taken.first_seq(), |s| s.token)),
                 taken,
             });
         }
     }
 
-    /// The URL a request for `signal` goes to.
-    pub fn url(&self, signal: Signal) -> &str {
+    /// Puts a request that was never sent back at the head of its queue, as it was.
+    pub fn restore(&mut self, request: Request) {
+        let seal = request
+            .token
+            .filter(|_| self.config.backend == Backend::ClickHouse);
+        let dropped = self.queue.requeue(request.signal, request.taken, seal);
+        self.stats.drop(DropReason::QueueFull, dropped);
+    }
+
+    /// The URL of `signal`'s requests, as error messages name it.
+    pub fn url_base(&self, signal: Signal) -> &str {
         &self.urls[signal as usize]
+    }
+
+    /// The URL `request` goes to: ClickHouse's carries the batch's deduplication token.
+    pub fn url(&self, request: &Request) -> String {
+        let mut url = self.urls[request.signal as usize].clone();
+        if let (Some(token), Some(id)) = (request.token, self.identity()) {
+            url.push_str("&insert_deduplication_token=");
+            url.push_str(&id.session_id);
+            url.push('-');
+            url.push_str(request.signal.name());
+            url.push('-');
+            url.push_str(&token.to_string());
+        }
+        url
     }
 
     /// The `Authorization` header value, or empty when the backend needs none.
@@ -269,12 +327,20 @@ impl Pipeline {
                 self.stats.last_error = Some(error);
             }
             Settle::Requeue(error) => {
-                let dropped = self.queue.requeue(request.signal, request.taken);
-                self.stats.drop(DropReason::QueueFull, dropped);
+                self.restore(request);
                 self.stats.last_error = Some(error);
             }
         }
     }
+}
+
+/// A row's stable 64-bit key: the session's salt mixed with the record's sequence number
+/// (splitmix64's finaliser), so every resend of a row carries the same id.
+fn row_key(salt: u64, seq: u64) -> u64 {
+    let mut z = salt ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -299,6 +365,11 @@ mod tests {
         p
     }
 
+    fn next(p: &mut Pipeline, signal: Signal) -> Option<Request> {
+        let max = p.config.max_batch_bytes as usize;
+        p.next_request(signal, max, true)
+    }
+
     fn event(p: &mut Pipeline, name: &str) -> bool {
         p.ingest(Track::Event, &body(1.0, &[name], &[("k", V::S("v"))]))
     }
@@ -318,7 +389,7 @@ mod tests {
         let mut p = Pipeline::new(config);
         assert!(!p.ingest(Track::Event, &body(1.0, &["e"], &[])));
         assert_eq!(p.stats.dropped_invalid, 1);
-        assert!(p.next_request(Signal::Traces).is_none());
+        assert!(next(&mut p, Signal::Traces).is_none());
     }
 
     #[test]
@@ -336,14 +407,14 @@ mod tests {
             event(&mut p, &format!("e{i}"));
         }
         p.ingest(Track::Log(9), &body(1.0, &["hello"], &[]));
-        let r = p.next_request(Signal::Traces).unwrap();
+        let r = next(&mut p, Signal::Traces).unwrap();
         assert_eq!(r.items, 250);
         assert!(r.gzip);
         let t = text(&r);
         assert_eq!(t.matches("\"traceId\"").count(), 250);
         assert_eq!(t.matches("\"resource\"").count(), 1);
-        assert!(p.next_request(Signal::Traces).is_none());
-        assert_eq!(p.next_request(Signal::Logs).unwrap().items, 1);
+        assert!(next(&mut p, Signal::Traces).is_none());
+        assert_eq!(next(&mut p, Signal::Logs).unwrap().items, 1);
         p.settle(r, Settle::Delivered { rejected: 2 });
         assert_eq!(p.stats.sent_items, 248);
         assert_eq!(p.stats.dropped_rejected, 2);
@@ -357,7 +428,7 @@ mod tests {
             event(&mut p, &format!("event-{i}"));
         }
         let mut total = 0;
-        while let Some(r) = p.next_request(Signal::Traces) {
+        while let Some(r) = next(&mut p, Signal::Traces) {
             let t = text(&r);
             assert!(t.len() <= 4096, "{}", t.len());
             assert!(t.ends_with("]}]}]}"));
@@ -370,7 +441,7 @@ mod tests {
     fn small_bodies_are_not_compressed() {
         let mut p = pipeline(&[]);
         event(&mut p, "one");
-        let r = p.next_request(Signal::Traces).unwrap();
+        let r = next(&mut p, Signal::Traces).unwrap();
         assert!(!r.gzip);
         assert!(text(&r).starts_with("{\"resourceSpans\""));
     }
@@ -379,11 +450,11 @@ mod tests {
     fn failed_requests_are_dropped_or_requeued_at_the_head() {
         let mut p = pipeline(&[]);
         event(&mut p, "first");
-        let r = p.next_request(Signal::Traces).unwrap();
+        let r = next(&mut p, Signal::Traces).unwrap();
         event(&mut p, "second");
         p.settle(r, Settle::Requeue("HTTP 503".into()));
         assert_eq!(p.stats.last_error.as_deref(), Some("HTTP 503"));
-        let r = p.next_request(Signal::Traces).unwrap();
+        let r = next(&mut p, Signal::Traces).unwrap();
         let t = text(&r);
         assert!(t.find("first").unwrap() < t.find("second").unwrap());
         p.settle(r, Settle::Drop("HTTP 400".into()));
@@ -406,7 +477,7 @@ mod tests {
             _ => Raw::Missing,
         })
         .unwrap();
-        let ch = Pipeline::new(config);
+        let mut ch = Pipeline::new(config);
         assert_eq!(
             ch.verdict(&status(500), Some(252), 0.0),
             Verdict::Retry(None)
@@ -420,9 +491,48 @@ mod tests {
         assert_eq!(ch.redact("bad hunter2 here".into()), "bad *** here");
         assert_eq!(otlp.redact("hunter2".into()), "hunter2");
         assert!(ch.authorization().starts_with("Basic "));
+        ch.start(1, Identity::default());
+        ch.ingest(Track::Log(9), &body(1.0, &["m"], &[]));
+        let r = next(&mut ch, Signal::Logs).unwrap();
         assert!(ch
-            .url(Signal::Logs)
-            .ends_with("INSERT%20INTO%20telemetry.logs%20FORMAT%20JSONEachRow"));
+            .url(&r)
+            .ends_with("INSERT%20INTO%20telemetry.logs%20FORMAT%20JSONEachRow&insert_deduplication_token=-logs-0"));
+    }
+
+    #[test]
+    fn a_clickhouse_batch_requeued_after_failure_goes_out_again_alone_with_its_token() {
+        let config = Config::parse(&mut |n| match n {
+            "projectName" | "version" => Raw::Str("p".into()),
+            "backend" => Raw::Str("clickhouse".into()),
+            _ => Raw::Missing,
+        })
+        .unwrap();
+        let mut p = Pipeline::new(config);
+        p.start(3, Identity::default());
+        for i in 0..3 {
+            event(&mut p, &format!("old{i}"));
+        }
+        let r = next(&mut p, Signal::Traces).unwrap();
+        let (token, first) = (r.token, text(&r));
+        event(&mut p, "new");
+        p.settle(r, Settle::Requeue("timeout".into()));
+        let again = next(&mut p, Signal::Traces).unwrap();
+        assert_eq!((again.items, again.token), (3, token));
+        assert_eq!(text(&again), first, "the same rows, ids included");
+        let newer = next(&mut p, Signal::Traces).unwrap();
+        assert_eq!(newer.items, 1);
+        assert_ne!(newer.token, token);
+    }
+
+    #[test]
+    fn a_restored_request_comes_back_unchanged() {
+        let mut p = pipeline(&[]);
+        event(&mut p, "a");
+        event(&mut p, "b");
+        let r = p.next_request(Signal::Traces, 10, true).unwrap();
+        assert_eq!(r.items, 1, "a tight limit still takes one item");
+        p.restore(r);
+        assert_eq!(next(&mut p, Signal::Traces).unwrap().items, 2);
     }
 
     #[test]
@@ -430,11 +540,11 @@ mod tests {
         let mut p = pipeline(&[]);
         p.ingest(Track::Event, b"garbage");
         event(&mut p, "ok");
-        let r = p.next_request(Signal::Traces).unwrap();
+        let r = next(&mut p, Signal::Traces).unwrap();
         assert_eq!(r.items, 1);
         assert_eq!(p.stats.dropped_invalid, 1);
         p.ingest(Track::Event, b"garbage");
-        assert!(p.next_request(Signal::Traces).is_none());
+        assert!(next(&mut p, Signal::Traces).is_none());
         assert_eq!(p.stats.dropped_invalid, 2);
     }
 }

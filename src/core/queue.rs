@@ -3,7 +3,13 @@
 //! arrival, whatever their signal) are dropped and counted.
 //!
 //! Frames are `u32 record_len, u64 seq, record`: the sequence number orders records
-//! across the three rings so "oldest" means the same thing everywhere.
+//! across the three rings so "oldest" means the same thing everywhere, and lets a flush
+//! name "everything queued before now" as one number.
+//!
+//! A batch whose retries ran out can go back to the head of its ring *sealed*: the next
+//! request of that signal then carries exactly those records again, never merged with
+//! newer ones, so a backend that deduplicates by batch (ClickHouse's
+//! `insert_deduplication_token`) sees the same block.
 
 use super::model::Signal;
 
@@ -18,9 +24,19 @@ pub struct Taken {
 }
 
 impl Taken {
-    /// The records, in order.
-    pub fn records(&self) -> impl Iterator<Item = &[u8]> {
+    /// The records with their sequence numbers, in order.
+    pub fn records(&self) -> impl Iterator<Item = (u64, &[u8])> {
         Frames(&self.frames)
+    }
+
+    /// The sequence number of the first record (`u64::MAX` when empty).
+    pub fn first_seq(&self) -> u64 {
+        Frames(&self.frames).next().map_or(u64::MAX, |(seq, _)| seq)
+    }
+
+    /// Bytes of the framed records.
+    pub fn bytes(&self) -> usize {
+        self.frames.len()
     }
 }
 
@@ -28,14 +44,25 @@ impl Taken {
 struct Frames<'a>(&'a [u8]);
 
 impl<'a> Iterator for Frames<'a> {
-    type Item = &'a [u8];
+    type Item = (u64, &'a [u8]);
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
         let len = u32::from_le_bytes(self.0.get(..4)?.try_into().ok()?) as usize;
+        let seq = u64::from_le_bytes(self.0.get(4..FRAME)?.try_into().ok()?);
         let record = self.0.get(FRAME..FRAME + len)?;
         self.0 = &self.0[FRAME + len..];
-        Some(record)
+        Some((seq, record))
     }
+}
+
+/// A sealed block at the head of a ring: its first `items` records go out together, as
+/// the batch identified by `token`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seal {
+    /// Records of the block still queued (the byte bound may drop its oldest).
+    pub items: usize,
+    /// The block's identity, the same at every resend.
+    pub token: u64,
 }
 
 /// A FIFO of frames: a byte vector whose live part starts at `head`. Pushes are one
@@ -46,6 +73,8 @@ struct Ring {
     data: Vec<u8>,
     head: usize,
     items: usize,
+    /// Sealed blocks at the head, in ring order.
+    seals: Vec<Seal>,
 }
 
 impl Ring {
@@ -73,10 +102,19 @@ impl Ring {
         ))
     }
 
-    /// Removes the first `size` bytes (`n` frames).
+    /// Removes the first `size` bytes (`n` frames), shrinking the seals they belonged to.
     fn pop(&mut self, size: usize, n: usize) {
         self.head += size;
         self.items -= n;
+        let mut left = n;
+        while left > 0 && !self.seals.is_empty() {
+            let cut = left.min(self.seals[0].items);
+            self.seals[0].items -= cut;
+            left -= cut;
+            if self.seals[0].items == 0 {
+                self.seals.remove(0);
+            }
+        }
         if self.items == 0 {
             self.data.clear();
             self.head = 0;
@@ -152,26 +190,55 @@ impl Queue {
         dropped
     }
 
-    /// The queued records of `signal`, oldest first.
-    pub fn records(&self, signal: Signal) -> impl Iterator<Item = &[u8]> {
+    /// The queued records of `signal` with their sequence numbers, oldest first.
+    pub fn records(&self, signal: Signal) -> impl Iterator<Item = (u64, &[u8])> {
         Frames(self.rings[signal as usize].live())
+    }
+
+    /// The sequence number the next pushed record gets: every record queued so far has
+    /// a smaller one.
+    pub fn next_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The sequence number of the oldest queued record of `signal`.
+    pub fn front_seq(&self, signal: Signal) -> Option<u64> {
+        self.rings[signal as usize].front().map(|(_, seq)| seq)
+    }
+
+    /// The sealed block at the head of `signal`'s ring, if any.
+    pub fn seal(&self, signal: Signal) -> Option<Seal> {
+        self.rings[signal as usize].seals.first().copied()
     }
 
     /// Removes the first `n` records of `signal` (see [`Queue::records`]).
     pub fn take(&mut self, signal: Signal, n: usize) -> Taken {
         let ring = &mut self.rings[signal as usize];
         let n = n.min(ring.items);
-        let size: usize = Frames(ring.live()).take(n).map(|r| FRAME + r.len()).sum();
+        let size: usize = Frames(ring.live())
+            .take(n)
+            .map(|(_, r)| FRAME + r.len())
+            .sum();
         let frames = ring.live()[..size].to_vec();
         ring.pop(size, n);
         self.bytes -= size;
         Taken { frames, items: n }
     }
 
-    /// Puts records taken earlier back at the head of their ring, then enforces the
-    /// bound. Returns how many records the bound dropped.
-    pub fn requeue(&mut self, signal: Signal, taken: Taken) -> u64 {
+    /// Puts records taken earlier back at the head of their ring, sealed as the block
+    /// `seal` when given, then enforces the bound. Returns how many records the bound
+    /// dropped.
+    pub fn requeue(&mut self, signal: Signal, taken: Taken, seal: Option<u64>) -> u64 {
         let ring = &mut self.rings[signal as usize];
+        if let Some(token) = seal.filter(|_| taken.items > 0) {
+            ring.seals.insert(
+                0,
+                Seal {
+                    items: taken.items,
+                    token,
+                },
+            );
+        }
         let size = taken.frames.len();
         let mut data = taken.frames;
         data.extend_from_slice(ring.live());
@@ -188,7 +255,7 @@ mod tests {
     use super::*;
 
     fn names(q: &Queue, s: Signal) -> Vec<u8> {
-        q.records(s).map(|r| r[0]).collect()
+        q.records(s).map(|(_, r)| r[0]).collect()
     }
 
     #[test]
@@ -203,7 +270,14 @@ mod tests {
         assert_eq!(names(&q, Signal::Traces), vec![0, 1, 2, 3, 4]);
         let t = q.take(Signal::Traces, 2);
         assert_eq!(t.items, 2);
-        assert_eq!(t.records().map(|r| r[0]).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            t.records().map(|(_, r)| r[0]).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(t.first_seq(), 0);
+        assert_eq!(q.front_seq(Signal::Traces), Some(2));
+        assert_eq!(q.front_seq(Signal::Logs), Some(5));
+        assert_eq!(q.next_seq(), 6);
         assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4]);
         assert_eq!(names(&q, Signal::Logs), vec![9]);
     }
@@ -241,10 +315,10 @@ mod tests {
         q.push(Signal::Traces, &[3], &[0]);
         q.push(Signal::Traces, &[4], &[0]);
         q.push(Signal::Traces, &[5], &[0]);
-        assert_eq!(q.requeue(Signal::Traces, t), 2);
+        assert_eq!(q.requeue(Signal::Traces, t, None), 2);
         assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4, 5]);
         let t = q.take(Signal::Traces, 1);
-        assert_eq!(q.requeue(Signal::Traces, t), 0);
+        assert_eq!(q.requeue(Signal::Traces, t, None), 0);
         assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4, 5]);
     }
 
@@ -261,7 +335,29 @@ mod tests {
             "capacity follows the bound"
         );
         assert_eq!(dropped as usize + q.items(Signal::Traces), 100_000);
-        let last = q.records(Signal::Traces).last().unwrap().to_vec();
+        let last = q.records(Signal::Traces).last().unwrap().1.to_vec();
         assert_eq!(&last[..4], &99_999u32.to_le_bytes());
+    }
+
+    #[test]
+    fn a_sealed_block_keeps_its_token_and_shrinks_when_the_bound_drops_its_oldest() {
+        let rec = FRAME + 2;
+        let mut q = Queue::new(4 * rec);
+        for i in 0..3u8 {
+            q.push(Signal::Logs, &[i], &[0]);
+        }
+        let t = q.take(Signal::Logs, 3);
+        let token = t.first_seq();
+        q.push(Signal::Logs, &[3], &[0]);
+        assert_eq!(q.requeue(Signal::Logs, t, Some(token)), 0);
+        assert_eq!(q.seal(Signal::Logs), Some(Seal { items: 3, token }));
+        q.push(Signal::Logs, &[4], &[0]);
+        assert_eq!(q.seal(Signal::Logs), Some(Seal { items: 2, token }));
+        let t = q.take(Signal::Logs, 2);
+        assert_eq!(q.seal(Signal::Logs), None);
+        assert_eq!(
+            t.records().map(|(_, r)| r[0]).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 }

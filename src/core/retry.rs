@@ -17,8 +17,11 @@ pub enum Outcome {
     },
     /// No answer within the timeout.
     Timeout,
-    /// The request failed before any answer (connection refused, DNS, CORS, ...).
+    /// The request failed before any answer (connection refused, DNS, CORS, a `fetch`
+    /// that threw or rejected, ...).
     Network(String),
+    /// The host declined to send it now (a page's beacon quota): it was never sent.
+    Refused,
 }
 
 /// What to do after an attempt.
@@ -30,6 +33,8 @@ pub enum Verdict {
     Retry(Option<f64>),
     /// Will not succeed on retry; drop and count.
     Drop,
+    /// Never sent: back to the queue as it was, with no attempt counted.
+    Restore,
 }
 
 impl Outcome {
@@ -48,6 +53,7 @@ impl Outcome {
             ),
             Outcome::Status { .. } => Verdict::Drop,
             Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
+            Outcome::Refused => Verdict::Restore,
         }
     }
 
@@ -57,6 +63,7 @@ impl Outcome {
             Outcome::Status { status, .. } => format!("HTTP {status}"),
             Outcome::Timeout => "timeout".into(),
             Outcome::Network(m) => format!("network error: {m}"),
+            Outcome::Refused => "not accepted by the host".into(),
         }
     }
 }
@@ -91,14 +98,21 @@ fn parse_http_date(v: &str) -> Option<f64> {
     ]
     .iter()
     .position(|m| *m == month_name)? as i64;
-    let year: i64 = parts.next()?.parse().ok()?;
+    let year: i64 = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|y| (0..=9999).contains(y))?;
     let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
+    // The year is bounded above, so none of this can overflow; checked all the same.
+    let secs = days_from_civil(year, month, day)
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + m * 60 + s)?;
+    Some(secs.checked_mul(1000)? as f64)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -162,6 +176,16 @@ mod tests {
             Some(0.0)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 99999999999999 08:49:40 GMT", now),
+            None,
+            "absurd years are rejected, not overflowed"
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER_MS)
+        );
+        assert_eq!(parse_retry_after("-5", now), None);
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:40 PST", now),
             None

@@ -11,6 +11,8 @@ pub enum DropReason {
     Invalid,
     /// The backend answered with a status that retrying will not fix.
     Failed,
+    /// Tracked after `shutdown()`.
+    AfterShutdown,
 }
 
 /// Cumulative counters since construction.
@@ -30,6 +32,8 @@ pub struct Stats {
     pub dropped_invalid: u64,
     /// Dropped after a non-retryable failure.
     pub dropped_failed: u64,
+    /// Tracked after `shutdown()`.
+    pub dropped_after_shutdown: u64,
     /// Unknown metric types tracked as gauges.
     pub coerced_metric_type: u64,
     /// Unknown log severities tracked as INFO.
@@ -48,6 +52,7 @@ impl Stats {
             DropReason::Rejected => &mut self.dropped_rejected,
             DropReason::Invalid => &mut self.dropped_invalid,
             DropReason::Failed => &mut self.dropped_failed,
+            DropReason::AfterShutdown => &mut self.dropped_after_shutdown,
         } += n;
     }
 }

@@ -1,27 +1,30 @@
-//! The public `AutomagikTelemetry` class: reads the configuration, decides enablement,
-//! hands tracking calls to the record boundary and the core's pipeline, and runs the
-//! flush loop (one at a time) with retries, backoff and the flush timer.
+//! The public `AutomagikTelemetry` class: the I/O shell around the delivery core. It
+//! reads the configuration, decides enablement, hands tracking calls to the record
+//! boundary and the core, and carries out what the core decides: send this request, arm
+//! the timer for then, settle that flush. It makes no delivery decision of its own.
 //!
 //! Tracking methods never throw and never panic: every path that could fail degrades
-//! to dropping (and counting) the item.
+//! to dropping (and counting) the item. Every entry point takes the state with
+//! `try_borrow*`, so a host callback that re-enters the client finds it busy, not broken.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::spawn_local;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
+use crate::core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
 use crate::core::enablement::decide;
 use crate::core::model::{Kind, MetricKind, Signal};
-use crate::core::pipeline::{Pipeline, Request, Settle, Track};
-use crate::core::retry::{backoff_ms, Verdict};
+use crate::core::pipeline::Track;
 use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
 
-use super::timers::{self, Timer};
-use super::{boundary, host, transport};
+use super::lifecycle::PageListeners;
+use super::timers::Timer;
+use super::transport::Transport;
+use super::{boundary, host};
 
 /// OTLP log severity numbers, with reverse mapping (`LogSeverity[13] === 'WARN'`).
 #[wasm_bindgen]
@@ -42,216 +45,208 @@ pub enum LogSeverity {
     FATAL = 21,
 }
 
-/// A flush run in progress; every `flush()` made meanwhile shares its promise.
-struct Flush {
-    done: Promise,
+/// A `flush()` whose promise is not settled yet.
+struct Waiter {
+    id: FlushId,
+    promise: Promise,
     resolve: Function,
-    /// Another flush was asked for while this one ran: run once more before resolving.
-    again: bool,
 }
 
-struct State {
-    pipeline: Pipeline,
+/// The client's state: the delivery core plus the JS resources that carry it out.
+struct Shell {
+    core: Delivery,
     enabled: bool,
-    timer: Option<Timer>,
-    flush: Option<Flush>,
-    /// No request before this time (ms since epoch) after retries ran out.
-    backoff_until: f64,
-    in_flight: u32,
     runtime: String,
     environment: String,
+    /// Created at the first need, never at construction (Workers forbid timers there).
+    timer: Option<Timer>,
+    /// What the timer is armed for: the time and whether it holds the process open.
+    armed: Option<(f64, bool)>,
+    /// The host's timers failed: time is driven by the client's own calls instead.
+    timer_broken: bool,
+    transport: Option<Transport>,
+    page: Option<PageListeners>,
+    waiters: Vec<Waiter>,
 }
 
-type Shared = Rc<RefCell<State>>;
+type Shared = Rc<RefCell<Shell>>;
 
 fn now() -> f64 {
     js_sys::Date::now()
 }
 
-impl State {
-    fn start_session(&mut self) {
-        if !self.pipeline.started() {
-            self.pipeline
-                .start(host::seed(), host::identity(self.environment.clone()));
-        }
-    }
-
-    fn has_queued(&self) -> bool {
-        Signal::ALL.iter().any(|s| self.pipeline.queued(*s) > 0)
-    }
-
+impl Shell {
     fn debug(&self, line: impl FnOnce() -> String) {
-        if self.pipeline.config.verbose {
+        if self.core.pipeline.config.verbose {
             host::debug(&line());
         }
     }
 
-    /// Arms the flush timer when items wait and nothing else will send them.
-    fn arm_timer(&mut self, me: &Shared) {
-        let interval = f64::from(self.pipeline.config.flush_interval_ms);
-        if !self.enabled
-            || interval == 0.0
-            || self.timer.is_some()
-            || self.flush.is_some()
-            || !self.has_queued()
-        {
+    /// Begins the session on the first tracking call: identity, ids, page listeners.
+    fn start_session(&mut self, me: &Shared) {
+        if self.core.pipeline.started() {
             return;
         }
-        let wait = interval.max(self.backoff_until - now());
-        let weak = Rc::downgrade(me);
-        self.timer = Some(Timer::start(wait, move || {
-            if let Some(me) = weak.upgrade() {
-                let _ = request_flush(&me);
-            }
-        }));
-    }
-}
-
-/// Starts a flush run, or joins the one in progress (which then runs once more so that
-/// items queued since it began are covered).
-fn request_flush(me: &Shared) -> Promise {
-    let Ok(mut st) = me.try_borrow_mut() else {
-        return Promise::resolve(&JsValue::UNDEFINED);
-    };
-    st.timer = None;
-    if let Some(f) = st.flush.as_mut() {
-        f.again = true;
-        return f.done.clone();
-    }
-    let mut resolve = None;
-    let done = Promise::new(&mut |res, _| resolve = Some(res));
-    let Some(resolve) = resolve else {
-        return done;
-    };
-    st.flush = Some(Flush {
-        done: done.clone(),
-        resolve,
-        again: false,
-    });
-    drop(st);
-    spawn_local(run_flush(Rc::clone(me)));
-    done
-}
-
-async fn run_flush(me: Shared) {
-    loop {
-        flush_all(&me).await;
-        let mut st = me.borrow_mut();
-        if let Some(f) = st.flush.as_mut().filter(|f| f.again) {
-            f.again = false;
-            continue;
+        let start = host::start_session(self.environment.clone());
+        self.core.pipeline.start(start.seed, start.identity);
+        if start.fault.is_some() {
+            self.core.pipeline.stats.last_error = start.fault;
         }
-        let flush = st.flush.take();
-        st.arm_timer(&me);
-        drop(st);
-        if let Some(f) = flush {
-            let _ = f.resolve.call0(&JsValue::UNDEFINED);
+        let config = &self.core.pipeline.config;
+        if self.runtime == "browser"
+            && config.backend == Backend::ClickHouse
+            && !config.clickhouse.password.is_empty()
+        {
+            host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
         }
-        return;
-    }
-}
-
-/// Sends what each signal had queued when its turn came, one request at a time. Stops
-/// early when a backend's retries run out (it waits out its backoff).
-async fn flush_all(me: &Shared) {
-    for signal in Signal::ALL {
-        let mut budget = me.borrow().pipeline.queued(signal);
-        while budget > 0 {
-            let request = {
-                let mut st = me.borrow_mut();
-                if now() < st.backoff_until {
-                    return;
+        let (hide, show) = (Rc::downgrade(me), Rc::downgrade(me));
+        self.page = PageListeners::listen(
+            move |compress| {
+                if let Some(me) = hide.upgrade() {
+                    drive(&me, |st, now| st.core.page_hidden(now, compress));
                 }
-                match st.pipeline.next_request(signal) {
-                    Some(r) => r,
-                    None => break,
+            },
+            move || {
+                if let Some(me) = show.upgrade() {
+                    drive(&me, |st, now| st.core.page_shown(now));
                 }
-            };
-            budget = budget.saturating_sub(request.items);
-            if !deliver(me, request).await {
-                return;
-            }
-        }
+            },
+        );
     }
-}
 
-/// Sends one request with retries. Returns false when it was re-queued after the last
-/// retry, which ends this flush.
-async fn deliver(me: &Shared, request: Request) -> bool {
-    let (url, authorization, timeout, max_retries, base) = {
-        let st = me.borrow();
-        let p = &st.pipeline;
-        let c = &p.config;
-        (
-            p.url(request.signal).to_string(),
-            p.authorization().to_string(),
-            c.timeout_ms,
-            c.max_retries,
-            c.retry_backoff_base_ms,
-        )
-    };
-    let headers = transport::Headers {
-        content_encoding: if request.gzip { "gzip" } else { "" },
-        authorization: &authorization,
-    };
-    let mut attempt = 0;
-    loop {
-        me.borrow_mut().in_flight += 1;
-        let res = transport::post(&url, &request.body, &headers, timeout).await;
-        let wait = {
-            let mut st = me.borrow_mut();
-            st.in_flight -= 1;
-            let mut what = res.outcome.describe();
-            if !res.message.is_empty() {
-                what = st
-                    .pipeline
-                    .redact(format!("{what}: {}", res.message.trim()));
-            }
-            st.debug(|| {
-                format!(
-                    "{} {} items -> {what}",
-                    request.signal.name(),
-                    request.items
-                )
-            });
-            match st.pipeline.verdict(&res.outcome, res.exception_code, now()) {
-                Verdict::Delivered => {
-                    if res.rejected > 0 {
-                        st.pipeline.stats.last_error = Some(format!(
-                            "partial success, {} rejected: {}",
-                            res.rejected, res.message
-                        ));
+    /// Carries out the core's actions and re-arms the timer; returns the flushes to
+    /// resolve once the state is released.
+    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Function> {
+        let mut settled = Vec::new();
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::Send(t) => {
+                    let body = self.core.body(t.id).unwrap_or_default();
+                    self.debug(|| {
+                        format!("{} -> {} bytes to {}", t.signal.name(), body.len(), t.url)
+                    });
+                    let weak = Rc::downgrade(me);
+                    let transport = self.transport.get_or_insert_with(|| {
+                        Transport::new(move |id, reply| {
+                            if let Some(me) = weak.upgrade() {
+                                on_reply(&me, id, reply);
+                            }
+                        })
+                    });
+                    transport.send(&t, body, self.core.pipeline.authorization());
+                }
+                Action::Settle(id) => {
+                    if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
+                        settled.push(self.waiters.swap_remove(i).resolve);
                     }
-                    st.pipeline.settle(
-                        request,
-                        Settle::Delivered {
-                            rejected: res.rejected,
-                        },
-                    );
-                    return true;
-                }
-                Verdict::Drop => {
-                    st.pipeline
-                        .settle(request, Settle::Drop(format!("{url}: {what}")));
-                    return true;
-                }
-                Verdict::Retry(after) => {
-                    let wait =
-                        after.unwrap_or_else(|| backoff_ms(base, attempt, st.pipeline.jitter()));
-                    if attempt >= max_retries {
-                        st.backoff_until = now() + wait;
-                        st.pipeline
-                            .settle(request, Settle::Requeue(format!("{url}: {what}")));
-                        return false;
-                    }
-                    attempt += 1;
-                    st.pipeline.stats.retries += 1;
-                    wait
                 }
             }
+        }
+        self.rearm(me, now);
+        if self.core.is_shut() && !self.core.flushing() && self.core.in_flight() == 0 {
+            // Shut down and settled: release the timer and the page listeners.
+            self.timer = None;
+            self.armed = None;
+            self.page = None;
+        }
+        settled
+    }
+
+    /// Arms the timer for the core's next wake-up; it holds the process open only while
+    /// a flush is awaited.
+    fn rearm(&mut self, me: &Shared, now: f64) {
+        let want = self
+            .core
+            .poll_timeout()
+            .map(|at| (at, self.core.flushing()));
+        if want == self.armed {
+            return;
+        }
+        self.armed = want;
+        let Some((at, keep_alive)) = want else {
+            if let Some(t) = self.timer.as_mut() {
+                t.disarm();
+            }
+            return;
         };
-        timers::sleep(wait).await;
+        let weak = Rc::downgrade(me);
+        let timer = self.timer.get_or_insert_with(|| {
+            Timer::new(move || {
+                if let Some(me) = weak.upgrade() {
+                    drive(&me, |st, now| {
+                        if let Some(t) = st.timer.as_mut() {
+                            t.fired();
+                        }
+                        st.armed = None;
+                        st.core.handle_timeout(now);
+                    });
+                }
+            })
+        });
+        match timer.arm(at - now, keep_alive) {
+            Ok(()) => self.timer_broken = false,
+            Err(e) => {
+                self.core.pipeline.stats.last_error = Some(e);
+                self.armed = None;
+                self.timer_broken = true;
+            }
+        }
     }
+}
+
+/// Runs `f` on the state with the current time, then carries out what the core decided.
+/// Returns false when the state was busy (a re-entrant call), in which case `f` did not run.
+fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
+    let Ok(mut st) = me.try_borrow_mut() else {
+        return false;
+    };
+    let t = now();
+    if st.timer_broken {
+        st.core.handle_timeout(t);
+    }
+    f(&mut st, t);
+    let settled = st.carry_out(me, t);
+    drop(st);
+    for resolve in settled {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+    true
+}
+
+fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
+    drive(me, |st, now| {
+        st.debug(|| {
+            let what = reply.outcome.describe();
+            st.core
+                .pipeline
+                .redact(format!("request {id}: {what} {}", reply.message))
+        });
+        st.core.reply(now, id, reply);
+    });
+}
+
+/// A promise for the flush `start` begins; a flush that adds nothing to the one pending
+/// shares its promise. A re-entrant call resolves at once.
+fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId) -> Promise {
+    let mut out = None;
+    drive(me, |st, now| {
+        let id = start(&mut st.core, now);
+        if let Some(w) = st.waiters.iter().find(|w| w.id == id) {
+            out = Some(w.promise.clone());
+            return;
+        }
+        let mut resolve = None;
+        let promise = Promise::new(&mut |res, _| resolve = Some(res));
+        if let Some(resolve) = resolve {
+            out = Some(promise.clone());
+            st.waiters.push(Waiter {
+                id,
+                promise,
+                resolve,
+            });
+        }
+    });
+    out.unwrap_or_else(resolved)
 }
 
 fn raw(v: &JsValue) -> Raw {
@@ -306,6 +301,9 @@ fn resolved() -> Promise {
 #[wasm_bindgen(js_name = AutomagikTelemetry)]
 pub struct Client {
     state: Shared,
+    /// Tracking calls that arrived while the client was busy (from a getter inside the
+    /// attributes, or a host callback): counted here since the state is borrowed.
+    reentrant: Cell<u64>,
 }
 
 #[wasm_bindgen(js_class = AutomagikTelemetry)]
@@ -340,28 +338,31 @@ impl Client {
         };
         let enabled = decide(&host::enablement_facts(&env, parsed.enabled));
         let environment = host::environment(&env);
-        let state = State {
-            pipeline: Pipeline::new(parsed),
+        let shell = Shell {
+            core: Delivery::new(parsed),
             enabled,
-            timer: None,
-            flush: None,
-            backoff_until: 0.0,
-            in_flight: 0,
             runtime: host::runtime_name(),
             environment,
+            timer: None,
+            armed: None,
+            timer_broken: false,
+            transport: None,
+            page: None,
+            waiters: Vec::new(),
         };
-        state.debug(|| {
+        shell.debug(|| {
             format!(
                 "enabled={enabled} traces={}",
-                state.pipeline.config.traces_endpoint
+                shell.core.pipeline.config.traces_endpoint
             )
         });
         Ok(Client {
-            state: Rc::new(RefCell::new(state)),
+            state: Rc::new(RefCell::new(shell)),
+            reentrant: Cell::new(0),
         })
     }
 
-    /// Lays out one item through the boundary and queues it; flushes at `batchSize`.
+    /// Lays out one item through the boundary and hands it to the core.
     fn track(
         &self,
         kind: Kind,
@@ -369,22 +370,24 @@ impl Client {
         b: &JsValue,
         track: impl FnOnce(&mut Stats) -> Option<Track>,
     ) {
-        let Ok(mut st) = self.state.try_borrow_mut() else {
-            return; // re-entered from a getter inside the attributes
-        };
-        if !st.enabled {
-            return;
-        }
-        st.start_session();
-        let full = track(&mut st.pipeline.stats)
-            .and_then(|t| boundary::with_body(kind, a, b, |body| st.pipeline.ingest(t, body)));
-        match full {
-            None => st.pipeline.stats.drop(DropReason::Invalid, 1),
-            Some(true) => {
-                drop(st);
-                let _ = request_flush(&self.state);
+        let me = &self.state;
+        let ran = drive(me, |st, now| {
+            if !st.enabled {
+                return;
             }
-            Some(false) => st.arm_timer(&self.state),
+            if st.core.is_shut() {
+                st.core.pipeline.stats.drop(DropReason::AfterShutdown, 1);
+                return;
+            }
+            st.start_session(me);
+            let queued = track(&mut st.core.pipeline.stats)
+                .and_then(|t| boundary::with_body(kind, a, b, |body| st.core.track(now, t, body)));
+            if queued.is_none() {
+                st.core.pipeline.stats.drop(DropReason::Invalid, 1);
+            }
+        });
+        if !ran {
+            self.reentrant.set(self.reentrant.get() + 1);
         }
     }
 
@@ -483,29 +486,31 @@ impl Client {
         resolved()
     }
 
-    /// Sends everything queued; resolves when each item was delivered, dropped, or
-    /// re-queued after a failure. Never rejects.
+    /// Sends everything queued now; resolves when each of those items was delivered,
+    /// dropped, or re-queued after a failure. Never rejects, and always settles: items
+    /// tracked meanwhile wait for the next flush.
     pub fn flush(&self) -> Promise {
-        request_flush(&self.state)
+        flush_promise(&self.state, |core, now| core.flush(now))
+    }
+
+    /// Flushes one last time, then releases the timer and page listeners. Tracking calls
+    /// after it are ignored and counted in `dropped.afterShutdown`.
+    pub fn shutdown(&self) -> Promise {
+        flush_promise(&self.state, |core, now| core.shutdown(now))
     }
 
     /// Turns collection on (explicit consent: clears a persisted opt-out).
     pub fn enable(&self) {
         host::persist_opt_out(false);
-        if let Ok(mut st) = self.state.try_borrow_mut() {
-            st.enabled = true;
-            st.arm_timer(&self.state);
-        }
+        drive(&self.state, |st, _| st.enabled = true);
     }
 
     /// Stops collecting at once and persists the opt-out; resolves after items queued
     /// before the call are flushed.
     pub fn disable(&self) -> Promise {
         host::persist_opt_out(true);
-        if let Ok(mut st) = self.state.try_borrow_mut() {
-            st.enabled = false;
-        }
-        request_flush(&self.state)
+        drive(&self.state, |st, _| st.enabled = false);
+        self.flush()
     }
 
     /// Whether tracking calls are collected.
@@ -520,7 +525,7 @@ impl Client {
         let Ok(st) = self.state.try_borrow() else {
             return object(&[]);
         };
-        let p = &st.pipeline;
+        let p = &st.core.pipeline;
         let c = &p.config;
         let s = &p.stats;
         let id = p.identity();
@@ -563,7 +568,7 @@ impl Client {
             ),
             ("queuedBytes", num(p.queued_bytes() as f64)),
             ("maxQueueBytes", num(c.max_queue_bytes)),
-            ("inFlight", num(st.in_flight)),
+            ("inFlight", num(st.core.in_flight() as f64)),
             (
                 "sent",
                 object(&[
@@ -579,6 +584,8 @@ impl Client {
                     ("rejected", num(s.dropped_rejected as f64)),
                     ("invalid", num(s.dropped_invalid as f64)),
                     ("failed", num(s.dropped_failed as f64)),
+                    ("afterShutdown", num(s.dropped_after_shutdown as f64)),
+                    ("reentrant", num(self.reentrant.get() as f64)),
                 ]),
             ),
             (

@@ -20,9 +20,11 @@ extern "C" {
     #[wasm_bindgen(js_name = privacySignal)]
     fn privacy_signal() -> bool;
     #[wasm_bindgen(js_name = fillRandom)]
-    fn fill_random(buf: &mut [u8]);
+    fn fill_random(buf: &mut [u8]) -> String;
     /// Writes a `verbose` debug line to the console.
     pub fn debug(line: &str);
+    /// Writes a warning to the console.
+    pub fn warn(line: &str);
 }
 
 const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
@@ -63,35 +65,46 @@ pub fn persist_opt_out(opted_out: bool) {
     storage_set(OPT_OUT_KEY, opted_out.then(|| "1".to_string()));
 }
 
-/// 16 bytes from the runtime's cryptographic source.
-fn random16() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    fill_random(&mut b);
-    b
+/// What a session starts from: its identity, a seed for the id generator, and why the
+/// randomness had to fall back, if it did.
+pub struct SessionStart {
+    /// The client's identity.
+    pub identity: Identity,
+    /// Seeds the id generator.
+    pub seed: u64,
+    /// Set when the runtime had no working WebCrypto.
+    pub fault: Option<String>,
 }
 
-/// A random seed for the id generator.
-pub fn seed() -> u64 {
-    u64::from_le_bytes(random16()[..8].try_into().unwrap_or_default())
-}
-
-/// The client's identity: a persisted user id where storage exists, a fresh session id,
-/// and the runtime's facts. Called on the first tracking call, never at construction.
-pub fn identity(environment: String) -> Identity {
+/// Starts a session: a persisted user id where storage exists, a fresh session id, the
+/// runtime's facts and a seed. Called on the first tracking call, never at construction.
+pub fn start_session(environment: String) -> SessionStart {
+    let mut random = [0u8; 48];
+    let fault = Some(fill_random(&mut random)).filter(|f| !f.is_empty());
+    let [user, session, seed] = [0, 16, 32].map(|i| {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&random[i..i + 16]);
+        b
+    });
     let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
-        let id = uuid_v4(random16());
+        let id = uuid_v4(user);
         storage_set(USER_ID_KEY, Some(id.clone()));
         id
     });
     let info = runtime_info();
     let mut parts = info.split('\n').map(String::from);
-    Identity {
+    let identity = Identity {
         user_id,
-        session_id: uuid_v4(random16()),
+        session_id: uuid_v4(session),
         runtime_name: parts.next().unwrap_or_default(),
         runtime_version: parts.next().unwrap_or_default(),
         os_type: parts.next().unwrap_or_default(),
         hostname: parts.next().unwrap_or_default(),
         environment,
+    };
+    SessionStart {
+        identity,
+        seed: u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()),
+        fault,
     }
 }

@@ -5,5 +5,6 @@
 mod boundary;
 mod client;
 mod host;
+mod lifecycle;
 mod timers;
 mod transport;

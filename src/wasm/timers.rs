@@ -1,37 +1,63 @@
-//! Bindings to `js/timers.js`: an unref'd one-shot timer and an awaitable sleep.
+//! Bindings to `js/timers.js`: the client's one timer, re-armed for whatever the delivery
+//! core wants to be woken at next.
+//!
+//! Like gloo-timers' `Timeout`, the JS callback is a closure owned by a Rust value and
+//! freed on `Drop`. gloo-timers itself does not fit: its handle keeps a Node process
+//! alive (no `unref`), and it throws when the host's `setTimeout` does. Unlike it, one
+//! closure serves every arming, so re-arming allocates nothing and nothing leaks.
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(module = "/js/timers.js")]
 extern "C" {
     #[wasm_bindgen(js_name = startTimer)]
-    fn start_timer(callback: &JsValue, ms: f64) -> JsValue;
+    fn start_timer(callback: &JsValue, ms: f64, keep_alive: bool) -> JsValue;
     #[wasm_bindgen(js_name = stopTimer)]
     fn stop_timer(handle: &JsValue);
-    #[wasm_bindgen(js_name = sleep)]
-    fn sleep_promise(ms: f64) -> Promise;
 }
 
-/// A pending one-shot timer that does not keep the process alive; dropping it cancels it.
-#[derive(Debug)]
-pub struct Timer(JsValue);
+/// A re-armable one-shot timer.
+pub struct Timer {
+    callback: Closure<dyn FnMut()>,
+    handle: Option<JsValue>,
+}
 
 impl Timer {
-    /// Runs `f` once after `ms` milliseconds.
-    pub fn start(ms: f64, f: impl FnOnce() + 'static) -> Timer {
-        Timer(start_timer(&Closure::once_into_js(f), ms))
+    /// A disarmed timer that calls `f` each time it fires.
+    pub fn new(f: impl FnMut() + 'static) -> Timer {
+        Timer {
+            callback: Closure::new(f),
+            handle: None,
+        }
+    }
+
+    /// Fires once after `ms` (replacing any pending firing). `keep_alive` holds a Node or
+    /// Deno process open until then. Errs with the host's complaint when it has no timers.
+    pub fn arm(&mut self, ms: f64, keep_alive: bool) -> Result<(), String> {
+        self.disarm();
+        let handle = start_timer(self.callback.as_ref(), ms.max(0.0), keep_alive);
+        if let Some(error) = handle.as_string() {
+            return Err(error);
+        }
+        self.handle = Some(handle);
+        Ok(())
+    }
+
+    /// Cancels the pending firing, if any.
+    pub fn disarm(&mut self) {
+        if let Some(h) = self.handle.take() {
+            stop_timer(&h);
+        }
+    }
+
+    /// Forgets the pending firing: it has just happened.
+    pub fn fired(&mut self) {
+        self.handle = None;
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        stop_timer(&self.0);
+        self.disarm();
     }
-}
-
-/// Waits `ms` milliseconds.
-pub async fn sleep(ms: f64) {
-    let _ = JsFuture::from(sleep_promise(ms)).await;
 }

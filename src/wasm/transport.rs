@@ -1,75 +1,98 @@
-//! Bindings to `js/transport.js`: one POST with the runtime's fetch and a timeout,
-//! read back into the core's [`Outcome`].
+//! Bindings to `js/transport.js`: carries out the core's [`Transmit`]s with the runtime's
+//! fetch and turns each report back into a core [`Reply`]. The report callback is one
+//! closure per client, owned here and freed on `Drop`.
 
-use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
+use crate::core::delivery::{Reply, RequestId, Transmit};
 use crate::core::retry::Outcome;
 
 #[wasm_bindgen(module = "/js/transport.js")]
 extern "C" {
     #[wasm_bindgen(js_name = send)]
+    #[allow(clippy::too_many_arguments)] // one flat crossing, no object to build
     fn send_js(
+        done: &JsValue,
+        id: u32,
         url: &str,
         body: &[u8],
         content_encoding: &str,
         authorization: &str,
         timeout_ms: u32,
-    ) -> Promise;
-}
-
-/// What one attempt came to.
-#[derive(Debug)]
-pub struct Response {
-    /// Status, timeout or network error.
-    pub outcome: Outcome,
-    /// Items refused in a 2xx partial success.
-    pub rejected: u64,
-    /// The server's explanation (error body or partial-success message), cut short.
-    pub message: String,
-    /// ClickHouse's `X-ClickHouse-Exception-Code`, when present.
-    pub exception_code: Option<u32>,
-}
-
-fn field(v: &JsValue, name: &str) -> JsValue {
-    Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A request's headers beyond `Content-Type`.
-#[derive(Debug)]
-pub struct Headers<'a> {
-    /// `gzip` when the body is compressed, else empty.
-    pub content_encoding: &'a str,
-    /// An `Authorization` value, or empty.
-    pub authorization: &'a str,
-}
-
-/// POSTs `body` to `url`, giving up after `timeout_ms`.
-pub async fn post(url: &str, body: &[u8], headers: &Headers<'_>, timeout_ms: u32) -> Response {
-    let promise = send_js(
-        url,
-        body,
-        headers.content_encoding,
-        headers.authorization,
-        timeout_ms,
+        keepalive: bool,
     );
-    let v = JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED);
-    let text = |name| field(&v, name).as_string();
-    let outcome = if let Some(status) = field(&v, "status").as_f64() {
+}
+
+/// `status` values of a report that carries no HTTP status (`js/transport.js`).
+const TIMEOUT: f64 = -1.0;
+const REFUSED: f64 = -3.0;
+
+/// The report callback's signature: id, status, retry-after, exception code, rejected,
+/// message.
+type Report = dyn FnMut(u32, f64, Option<String>, Option<String>, f64, String);
+
+/// Sends requests and hands their replies to a handler.
+pub struct Transport {
+    done: Closure<Report>,
+}
+
+impl Transport {
+    /// A transport that calls `on_reply` once per request sent.
+    pub fn new(mut on_reply: impl FnMut(RequestId, Reply) + 'static) -> Transport {
+        let done = Closure::<Report>::new(
+            move |id, status, retry_after, exception_code, rejected: f64, message| {
+                on_reply(
+                    id,
+                    reply(status, retry_after, exception_code, rejected, message),
+                )
+            },
+        );
+        Transport { done }
+    }
+
+    /// Sends `body` as `t` says, with `authorization` when not empty.
+    pub fn send(&self, t: &Transmit, body: &[u8], authorization: &str) {
+        send_js(
+            self.done.as_ref(),
+            t.id,
+            &t.url,
+            body,
+            if t.gzip { "gzip" } else { "" },
+            authorization,
+            t.timeout_ms,
+            t.keepalive,
+        );
+    }
+}
+
+fn reply(
+    status: f64,
+    retry_after: Option<String>,
+    exception_code: Option<String>,
+    rejected: f64,
+    message: String,
+) -> Reply {
+    let outcome = if status >= 0.0 {
         Outcome::Status {
             status: status as u16,
-            retry_after: text("retryAfter"),
+            retry_after,
         }
-    } else if field(&v, "timeout").is_truthy() {
+    } else if status == TIMEOUT {
         Outcome::Timeout
+    } else if status == REFUSED {
+        Outcome::Refused
     } else {
-        Outcome::Network(text("error").unwrap_or_else(|| "fetch failed".into()))
+        Outcome::Network(if message.is_empty() {
+            "fetch failed".into()
+        } else {
+            message.clone()
+        })
     };
-    Response {
+    let network = matches!(outcome, Outcome::Network(_));
+    Reply {
         outcome,
-        rejected: field(&v, "rejected").as_f64().unwrap_or(0.0) as u64,
-        message: text("message").unwrap_or_default(),
-        exception_code: text("exceptionCode").and_then(|c| c.trim().parse().ok()),
+        rejected: rejected as u64,
+        message: if network { String::new() } else { message },
+        exception_code: exception_code.and_then(|c| c.trim().parse().ok()),
     }
 }
