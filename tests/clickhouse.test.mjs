@@ -5,6 +5,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { AutomagikTelemetry, MetricType, LogSeverity, VERSION } from '../pkg/node.js';
 import { startClickHouse } from './support/clickhouse.mjs';
+import { eventually } from './support/receiver.mjs';
 
 const PASSWORD = 'pw-s3cret';
 let ch;
@@ -272,4 +273,43 @@ test('without a username no Authorization header is sent', async () => {
   } finally {
     await open.close();
   }
+});
+
+const count = async (table) => Number((await ch.query(`SELECT count() AS n FROM telemetry.${table}`))[0].n);
+
+test('a retry after a timeout whose INSERT had committed adds no rows', async () => {
+  await ch.inject({ withhold_ms: 1500, count: 1 });
+  const t = client({ timeout: 300 });
+  for (let i = 0; i < 5; i++) t.trackMetric('dedup.gauge', i);
+  await t.flush();
+  // The front logs a request once it has answered, the withheld one last.
+  const inserts = await eventually(async () => {
+    const all = (await ch.requests()).filter((r) => r.table !== null);
+    return all.length === 2 && all;
+  });
+  const tokens = inserts.map((r) => r.params.insert_deduplication_token);
+  assert.ok(tokens[0], 'every INSERT carries a deduplication token');
+  assert.equal(tokens[0], tokens[1], 'the retry carries the same token');
+  assert.equal(await count('metrics'), 5, 'the rows landed once');
+  assert.equal(t.getStatus().sent.items, 5);
+});
+
+test('a batch re-queued after its answers were all lost lands exactly once, never merged with newer rows', async () => {
+  await ch.inject({ withhold_ms: 1200, count: 2 });
+  const t = client({ timeout: 300, maxRetries: 1, retryBackoffBase: 20, flushInterval: 0 });
+  for (let i = 0; i < 20; i++) t.trackLog(`old ${i}`);
+  await t.flush();
+  assert.equal(t.getStatus().queueSizes.logs, 20, 're-queued after the last retry');
+  for (let i = 0; i < 7; i++) t.trackLog(`new ${i}`);
+  await eventually(async () => {
+    await t.flush();
+    return t.getStatus().queueSize === 0;
+  }, 20_000);
+  assert.equal(await count('logs'), 27, '20 old rows once, 7 new rows once');
+  const [{ n }] = await ch.query("SELECT uniqExact(body) AS n FROM telemetry.logs");
+  assert.equal(Number(n), 27);
+  const inserts = (await ch.requests()).filter((r) => r.table !== null && r.status === 200);
+  const byToken = new Map();
+  for (const r of inserts) byToken.set(r.params.insert_deduplication_token, [...(byToken.get(r.params.insert_deduplication_token) ?? []), r.rows]);
+  assert.ok([...byToken.values()].every((rows) => rows.every((n) => n === rows[0])), 'a token always names the same rows');
 });

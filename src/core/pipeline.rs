@@ -259,7 +259,8 @@ impl Pipeline {
         }
     }
 
-    /// Puts a request that was never sent back at the head of its queue, as it was.
+    /// Puts a request's records back at the head of their queue; a ClickHouse batch stays
+    /// sealed with its token, so it goes out again as the same block.
     pub fn restore(&mut self, request: Request) {
         let seal = request
             .token

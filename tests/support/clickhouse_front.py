@@ -407,6 +407,9 @@ class Handler(BaseHTTPRequestHandler):
                 "message": str(spec.get("message") or "Injected failure"),
                 "count": int(spec.get("count", 1)),
                 "delay_ms": int(spec.get("delay_ms", 0)),
+                # Commit the INSERT, then hold the answer this long (a client timeout
+                # meanwhile sees no answer although the rows landed).
+                "withhold_ms": int(spec.get("withhold_ms", 0)),
             }
         except (ValueError, TypeError, AttributeError) as exc:
             self._send(400, json.dumps({"error": str(exc)}).encode(), {"Content-Type": "application/json"})
@@ -462,11 +465,12 @@ class Handler(BaseHTTPRequestHandler):
                     f"{user}: Cannot execute query in readonly mode. For queries over HTTP, method GET "
                     "implies readonly. You should use method POST for modifying queries"))
             statement, fmt, rows = self._statement(text, params, entry)
-            if entry["table"] is not None:
-                self._apply_injection()
+            injection = self._apply_injection() if entry["table"] is not None else None
             result = engine.execute(statement, fmt, params={k[6:]: v for k, v in params.items()
                                                             if k.startswith("param_")},
                                     database=params.get("database") or self.headers.get("X-ClickHouse-Database"))
+            if injection and injection["withhold_ms"]:
+                time.sleep(injection["withhold_ms"] / 1000)
             summary = {"read_rows": result.rows_read(), "read_bytes": result.bytes_read(),
                        "written_rows": result.rows_written(), "written_bytes": result.bytes_written(),
                        "total_rows_to_read": result.rows_read(), "elapsed_ns": int(result.elapsed() * 1e9)}
@@ -508,12 +512,15 @@ class Handler(BaseHTTPRequestHandler):
         return statement, out_fmt[1] if out_fmt else default_fmt, None
 
     def _apply_injection(self):
+        """Takes this INSERT's injection, if any: waits, fails, or hands it back so the
+        answer can be withheld after the commit."""
         injection = self.front.take_injection()
         if not injection:
-            return
+            return None
         time.sleep(injection["delay_ms"] / 1000)
         if injection["code"] is not None:
             raise ClickHouseError(injection["code"], injection["message"], injection["status"])
+        return injection
 
     def _finish(self, entry, status, body, headers, rows):
         entry["status"] = status
@@ -537,12 +544,15 @@ class Handler(BaseHTTPRequestHandler):
         print("\n".join(lines), flush=True)
 
     def _send(self, status, body, headers):
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting: nobody to answer
 
 
 def main():

@@ -38,7 +38,10 @@ CREATE TABLE IF NOT EXISTS telemetry.traces
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (service_name, timestamp, trace_id)
-TTL timestamp + INTERVAL 90 DAY;
+TTL timestamp + INTERVAL 90 DAY
+-- Remembers recent INSERT blocks, so a retried INSERT with the same
+-- insert_deduplication_token adds no rows (replicated tables do this by default).
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS telemetry.metrics
 (
@@ -88,7 +91,10 @@ CREATE TABLE IF NOT EXISTS telemetry.metrics
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (service_name, metric_name, timestamp)
-TTL timestamp + INTERVAL 90 DAY;
+TTL timestamp + INTERVAL 90 DAY
+-- Remembers recent INSERT blocks, so a retried INSERT with the same
+-- insert_deduplication_token adds no rows (replicated tables do this by default).
+SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS telemetry.logs
 (
@@ -131,4 +137,7 @@ CREATE TABLE IF NOT EXISTS telemetry.logs
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (service_name, timestamp, severity_number)
-TTL timestamp + INTERVAL 90 DAY;
+TTL timestamp + INTERVAL 90 DAY
+-- Remembers recent INSERT blocks, so a retried INSERT with the same
+-- insert_deduplication_token adds no rows (replicated tables do this by default).
+SETTINGS non_replicated_deduplication_window = 1000;
