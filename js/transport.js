@@ -17,6 +17,14 @@ const REFUSED = -3;
  */
 export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive) {
   const payload = body.slice();
+  // Everything else runs on a later microtask: the client is busy while it sends, so a
+  // report (or a host's fetch calling back into the client) must not arrive inside it.
+  Promise.resolve()
+    .then(() => start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive))
+    .catch(() => {});
+}
+
+function start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive) {
   let reported = false;
   const report = (...args) => {
     if (reported) return;
@@ -32,7 +40,7 @@ export function send(done, id, url, body, contentEncoding, authorization, timeou
     report(sent ? 202 : REFUSED, undefined, undefined, 0, '');
     return;
   }
-  attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
+  return attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
     report(NETWORK, undefined, undefined, 0, describe(e)),
   );
 }
