@@ -113,3 +113,21 @@ function forward(req, res, origin, path) {
   out.on('error', (e) => send(res, 502, String(e)));
   req.pipe(out);
 }
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/**
+ * Serves tests/fixtures/page (a page that loads pkg/ with an import map and exposes its
+ * exports as `window.sdk`) and pkg/ under /pkg/; `proxy` as in serveStatic.
+ */
+export function serveSdkPage({ proxy } = {}) {
+  return serveStatic({ mounts: { '/': `${root}tests/fixtures/page`, '/pkg/': `${root}pkg` }, proxy });
+}
+
+/** Opens the SDK page at `url` (see openPage for `init`) once `window.sdk` is loaded. */
+export async function openSdkPage(browser, url, options) {
+  const opened = await openPage(browser, options);
+  await opened.page.goto(url);
+  await opened.page.waitForFunction(() => window.sdk);
+  return opened;
+}
