@@ -63,7 +63,9 @@ async function assertDelivers(url, bundler) {
     assert.deepEqual(attrs(bySignal.traces[0].attributes).bundler, { stringValue: bundler });
     assert.equal(bySignal.metrics[0].name, 'app.render_ms');
     assert.deepEqual(bySignal.logs[0].body, { stringValue: 'app started' });
-    for (const r of requests) assert.ok(r.headers.origin, 'the page posted cross-origin');
+    const origin = new URL(url).origin;
+    assert.notEqual(origin, rx.url);
+    for (const r of requests) assert.equal(r.headers.origin, origin, 'the page posted cross-origin');
     return { warnings };
   } finally {
     await context.close();

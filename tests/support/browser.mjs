@@ -62,9 +62,9 @@ const MIME = {
  * Serves files on 127.0.0.1. `mounts` maps URL prefixes to directories (longest prefix
  * wins; a directory serves its index.html); `proxy` maps URL prefixes to an origin the
  * request is forwarded to with the prefix removed. `wasmType` overrides the wasm
- * Content-Type (to test the non-streaming fallback).
+ * Content-Type (to test the non-streaming fallback). `port` 0 picks a free one.
  */
-export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm'] }) {
+export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm'], port = 0 }) {
   const byLength = (o) => Object.entries(o).sort(([a], [b]) => b.length - a.length);
   const mountList = byLength(mounts);
   const proxyList = byLength(proxy);
@@ -86,7 +86,10 @@ export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm']
       send(res, 404, 'not found');
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url,
@@ -130,4 +133,12 @@ export async function openSdkPage(browser, url, options) {
   await opened.page.goto(url);
   await opened.page.waitForFunction(() => window.sdk);
   return opened;
+}
+
+/**
+ * Serves the demo page (www/) and pkg/ under /pkg/, with /collector/ proxied to the
+ * collector at `collectorUrl`: the same-origin collector path the README recommends.
+ */
+export function serveDemo(collectorUrl, { port = 0 } = {}) {
+  return serveStatic({ mounts: { '/': `${root}www`, '/pkg/': `${root}pkg` }, proxy: { '/collector/': collectorUrl }, port });
 }
