@@ -80,7 +80,7 @@ export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm']
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       const type = extname(file) === '.wasm' ? wasmType : MIME[extname(file)] || 'application/octet-stream';
-      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
       res.end(body);
     } catch {
       send(res, 404, 'not found');
