@@ -171,3 +171,22 @@ for (const [name, breakStorage] of Object.entries(brokenStorage)) {
     }
   });
 }
+
+test('a ClickHouse client in a page says once on the console that its password ships to every visitor', async () => {
+  const { page, context, errors } = await openSdkPage(browser, site.url);
+  const warnings = [];
+  page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+  try {
+    // The password is in the page whether or not collection is on: the warning does not wait for it.
+    const clickhouse = { backend: 'clickhouse', clickhouseEndpoint: 'http://127.0.0.1:8123', enabled: false };
+    await inPage(page, clickhouse);
+    assert.deepEqual(warnings, [], 'no password, nothing to warn about');
+    await inPage(page, { ...clickhouse, clickhousePassword: 'page-visible-secret' }, "t.trackEvent('x'); t.trackEvent('y')");
+    const said = warnings.filter((w) => /password/i.test(w));
+    assert.equal(said.length, 1, `warnings: ${JSON.stringify(warnings)}`);
+    assert.ok(!said[0].includes('page-visible-secret'), 'the warning does not repeat the password');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
