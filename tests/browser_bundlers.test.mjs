@@ -12,11 +12,17 @@ import { fileURLToPath } from 'node:url';
 import * as vite from 'vite';
 import webpack from 'webpack';
 import * as esbuild from 'esbuild';
-import { startReceiver, items, attrs } from './support/receiver.mjs';
+import { startReceiver, items, attrs, eventually } from './support/receiver.mjs';
 import { launchBrowser, openPage, serveStatic } from './support/browser.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 let rx, browser, app, pkgDir;
+
+// The nonce lets the inline import map run under a Content-Security-Policy.
+const importMapPage = (pkgUrl) => `<!doctype html>
+<meta charset="utf-8"><link rel="icon" href="data:,"><title>import map</title>
+<script type="importmap" nonce="n0nce">{ "imports": { "@automagik/telemetry": "${pkgUrl}" } }</script>
+<script type="module" src="./main.js"></script>`;
 
 before(async () => {
   rx = await startReceiver();
@@ -27,6 +33,7 @@ before(async () => {
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(app, tarball)], { cwd: app });
   pkgDir = join(app, 'node_modules/@automagik/telemetry');
+  await writeFile(join(app, 'importmap.html'), importMapPage('/pkg/browser.js'));
 });
 
 after(async () => {
@@ -81,13 +88,8 @@ async function withServer(options, fn) {
   }
 }
 
-const importMapPage = (pkgUrl) => `<!doctype html>
-<meta charset="utf-8"><link rel="icon" href="data:,"><title>import map</title>
-<script type="importmap">{ "imports": { "@automagik/telemetry": "${pkgUrl}" } }</script>
-<script type="module" src="./main.js"></script>`;
 
 test('a plain <script type="module"> with an import map delivers, streaming the wasm', async () => {
-  await writeFile(join(app, 'importmap.html'), importMapPage('/pkg/browser.js'));
   const { warnings } = await withServer({ mounts: { '/': app, '/pkg/': pkgDir } }, (url) =>
     assertDelivers(`${url}/importmap.html`, 'importmap'),
   );
@@ -99,6 +101,25 @@ test('a server that does not send application/wasm still works (non-streaming fa
     assertDelivers(`${url}/importmap.html`, 'importmap'),
   );
   assert.ok(warnings.some((w) => w.includes('instantiateStreaming')), 'the glue says why it fell back');
+});
+
+test("the README's Content-Security-Policy lets the page run; without 'wasm-unsafe-eval' the wasm cannot compile", async () => {
+  const mounts = { '/': app, '/pkg/': pkgDir };
+  const csp = (wasm) => `script-src 'self' 'nonce-n0nce'${wasm}; connect-src 'self' ${rx.url}`;
+  await withServer({ mounts, headers: { 'Content-Security-Policy': csp(" 'wasm-unsafe-eval'") } }, (url) =>
+    assertDelivers(`${url}/importmap.html`, 'csp'),
+  );
+
+  await withServer({ mounts, headers: { 'Content-Security-Policy': csp('') } }, async (url) => {
+    const { page, context, errors } = await openPage(browser);
+    try {
+      await page.goto(`${url}/importmap.html?collector=${encodeURIComponent(rx.url)}`);
+      await eventually(() => errors.length > 0, 10000);
+      assert.match(errors.join('\n'), /WebAssembly.*Content Security Polic/);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 test('a Vite production build delivers', async () => {

@@ -62,9 +62,10 @@ const MIME = {
  * Serves files on 127.0.0.1. `mounts` maps URL prefixes to directories (longest prefix
  * wins; a directory serves its index.html); `proxy` maps URL prefixes to an origin the
  * request is forwarded to with the prefix removed. `wasmType` overrides the wasm
- * Content-Type (to test the non-streaming fallback). `port` 0 picks a free one.
+ * Content-Type (to test the non-streaming fallback); `headers` go on every file served.
+ * `port` 0 picks a free one.
  */
-export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm'], port = 0 }) {
+export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm'], headers = {}, port = 0 }) {
   const byLength = (o) => Object.entries(o).sort(([a], [b]) => b.length - a.length);
   const mountList = byLength(mounts);
   const proxyList = byLength(proxy);
@@ -80,7 +81,7 @@ export async function serveStatic({ mounts, proxy = {}, wasmType = MIME['.wasm']
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       const type = extname(file) === '.wasm' ? wasmType : MIME[extname(file)] || 'application/octet-stream';
-      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache', ...headers });
       res.end(body);
     } catch {
       send(res, 404, 'not found');
