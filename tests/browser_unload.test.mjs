@@ -9,7 +9,7 @@ import { startReceiver, items, eventually } from './support/receiver.mjs';
 import { launchBrowser, openSdkPage, serveSdkPage } from './support/browser.mjs';
 
 // Unload delivery is asynchronous in the browser process: a generous cap, never a sleep.
-const ARRIVAL_MS = 30000;
+const ARRIVAL_MS = 20000;
 const ONLY_UNLOAD_SENDS = { flushInterval: 60000, batchSize: 100000 };
 
 let rx, browser, site;
