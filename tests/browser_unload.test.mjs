@@ -130,8 +130,11 @@ test('500 events of about 200 bytes each, queued then unloaded, all arrive', asy
   }
 });
 
-/** Goes back to the page and checks it came from the back/forward cache (same JS heap). */
-async function comeBack(page) {
+/**
+ * Leaves the page so that it goes into the back/forward cache; resolves to a function that
+ * goes back and checks the page was restored from the cache (same JS heap, no reload).
+ */
+async function leaveIntoCache(page) {
   await page.evaluate(() => addEventListener('pageshow', (e) => (window.restored = e.persisted)));
   await leave(page);
   return async () => {
@@ -146,7 +149,7 @@ test('a back/forward-cache round trip delivers each batch once', async () => {
   const { page, context, errors } = await openSdkPage(browser, `${site.url}/`);
   try {
     await queue(page, sameOrigin(), { prefix: 'before', signals: false });
-    const back = await comeBack(page);
+    const back = await leaveIntoCache(page);
     await assertArrived(names('before', 3));
     await back();
 
@@ -165,7 +168,7 @@ test('what does not fit the unload budget stays queued and goes when the page co
   try {
     // About 150 KiB gzip-compressed: more than the 64 KiB a page may have in flight at unload.
     await queue(page, sameOrigin(), { events: 3000, prefix: 'big', signals: false });
-    const back = await comeBack(page);
+    const back = await leaveIntoCache(page);
     await eventually(async () => (await received()).spans.length > 0, ARRIVAL_MS);
     await back();
     await assertArrived(names('big', 3000));
