@@ -4,7 +4,10 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -117,8 +120,6 @@ function forward(req, res, origin, path) {
   out.on('error', (e) => send(res, 502, String(e)));
   req.pipe(out);
 }
-
-const root = new URL('../../', import.meta.url).pathname;
 
 /**
  * Serves tests/fixtures/page (a page that loads pkg/ with an import map and exposes its
