@@ -166,7 +166,8 @@ test('what does not fit the unload budget stays queued and goes when the page co
   await rx.reset();
   const { page, context, errors } = await openSdkPage(browser, `${site.url}/`);
   try {
-    // About 150 KiB gzip-compressed: more than the 64 KiB a page may have in flight at unload.
+    // About 150 KiB gzip-compressed: more than the 64 KiB a page may have in flight at unload,
+    // so all of it can arrive only if what did not fit was kept and sent after the return.
     await queue(page, sameOrigin(), { events: 3000, prefix: 'big', signals: false });
     const back = await leaveIntoCache(page);
     await eventually(async () => (await received()).spans.length > 0, ARRIVAL_MS);
