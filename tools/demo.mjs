@@ -4,9 +4,13 @@
 // interface, deployed schema, strict JSON input) that prints each INSERT.
 // Either way it then runs a small app that tracks events, metrics, logs and an error
 // through the built package, flushes, and shows what arrived.
+// With the OTLP backend it also serves the browser demo page (www/) on 127.0.0.1 and prints
+// its URL; while a terminal is attached the page stays up (Enter or Ctrl+C stops it) and the
+// collector keeps printing what the page sends. Without one (CI, pipes) the demo exits.
 import { AutomagikTelemetry, MetricType, LogSeverity, StandardEvents } from '../pkg/node.js';
 import { startReceiver } from '../tests/support/receiver.mjs';
 import { startClickHouse } from '../tests/support/clickhouse.mjs';
+import { serveDemo } from '../tests/support/browser.mjs';
 
 const clickhouse = process.env.BACKEND === 'clickhouse';
 const PASSWORD = 'demo-password';
@@ -16,8 +20,11 @@ server.lines.on('line', (line) => console.log(`  ${name} | ${line}`));
 console.log(
   clickhouse
     ? `ClickHouse listening on ${server.url} (chDB engine, tables telemetry.traces/metrics/logs, strict JSON input)\n`
-    : `collector listening on ${server.url} (strict OTLP/JSON validation, prints what arrives)\n`,
+    : `collector listening on ${server.url} (strict OTLP/JSON validation, prints what arrives)`,
 );
+// A fixed port is easier to keep open in a browser tab; any free one if it is taken.
+const site = clickhouse ? null : await serveDemo(server.url, { port: 8787 }).catch(() => serveDemo(server.url));
+console.log(site ? `demo page: ${site.url}/ (open it in a browser)\n` : '');
 
 const telemetry = new AutomagikTelemetry({
   projectName: 'demo-app',
@@ -60,4 +67,17 @@ if (clickhouse) {
   const received = await server.validRequests();
   console.log(`collector | ${received.length} requests, all valid OTLP: ${received.map((r) => `${r.signal}=${r.item_count}`).join(' ')}`);
 }
+
+const interactive = process.stdin.isTTY && !process.env.CI;
+if (site && interactive) {
+  console.log(`\nThe demo page stays up at ${site.url}/ and what it sends prints below. Enter or Ctrl+C stops it.`);
+  await new Promise((resolve) => {
+    process.stdin.once('data', resolve);
+    process.once('SIGINT', resolve);
+  });
+  process.stdin.pause();
+} else if (site) {
+  console.log('\nno terminal attached: stopping (run `make demo` in a terminal to keep the demo page up)');
+}
+await site?.close();
 await server.close();

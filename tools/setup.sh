@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently and quickly on a second run:
 # the wasm32 target, the wasm-bindgen CLI matching the crate's pinned version, npm build
-# tools (binaryen's wasm-opt) and the Python venv of the test receiver.
+# tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core), the Python
+# venv of the test receiver, and Debian's chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,8 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ package.json -nt node_modules/.stamp ]; then
-  step "npm ci (build tools)"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.stamp ]; then
+  step "npm ci (build and test tools)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.stamp
 fi
@@ -30,4 +31,12 @@ if [ ! -x .venv/bin/python ] || [ tests/support/requirements.txt -nt .venv/.stam
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/support/requirements.txt
   touch .venv/.stamp
+fi
+
+# Browser tests drive Debian's chromium (never a browser downloaded by playwright).
+if [ ! -x /usr/bin/chromium ]; then
+  step "apt-get install chromium (browser tests)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation
 fi

@@ -31,8 +31,12 @@ export interface TelemetryConfig {
   projectName: string;
   /** Project version (`service.version`). Required, non-empty. */
   version: string;
-  /** Where items go. Default `'otlp'`. */
-  backend?: 'otlp' | 'clickhouse';
+  /**
+   * Where items go: `'otlp'` (default) or `'clickhouse'`; any other value throws at
+   * construction. Plain `string` is accepted too because a config object kept in a
+   * variable has its literals widened to `string` by TypeScript.
+   */
+  backend?: 'otlp' | 'clickhouse' | (string & {});
   /** OTLP base URL; a trailing `/v1/traces` is stripped. Default `https://telemetry.namastex.ai`. */
   endpoint?: string;
   /** Metrics URL, used verbatim. Default `<endpoint>/v1/metrics`. */

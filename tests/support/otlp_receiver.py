@@ -12,6 +12,11 @@ Control API (JSON):
   POST /_reset     clear records, script and default
   GET  /_health    liveness
 
+Browsers post from another origin, so it answers CORS like a collector configured for
+it: the request's Origin is echoed with credentials allowed (sendBeacon always sends
+credentials), and a preflight is granted the headers an OTLP exporter needs,
+Content-Type and Content-Encoding, and no others.
+
 A response spec is {"status", "headers", "body", "delay_ms", "close"}; keys
 left out take the built-in default (200, JSON content type, body "{}", no
 delay, no close). ``close: true`` drops the connection without answering.
@@ -75,6 +80,9 @@ _LOWER_HEX_RE = re.compile(r"[0-9a-f]*")
 
 _ANY_VALUE = common_pb2.AnyValue.DESCRIPTOR
 _KEY_VALUE = common_pb2.KeyValue.DESCRIPTOR
+
+# Request headers a preflight may ask for; a browser refuses the request if it needs another.
+_CORS_ALLOWED_HEADERS = ("content-type", "content-encoding")
 
 _BUILTIN_RESPONSE = {
     "status": 200,
@@ -458,6 +466,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - name fixed by base class
         pass  # --print summarises requests on stdout; the access log would only repeat it
+
+    def end_headers(self):
+        origin = self.headers.get("Origin")
+        if origin:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Allow-Credentials", "true")
+            self.send_header("Vary", "Origin")
+        super().end_headers()
+
+    def do_OPTIONS(self):
+        """A CORS preflight: grants POST and the allowed headers that were asked for."""
+        asked = [h.strip().lower() for h in self.headers.get("Access-Control-Request-Headers", "").split(",")]
+        granted = [h for h in asked if h in _CORS_ALLOWED_HEADERS]
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "POST, GET")
+        if granted:
+            self.send_header("Access-Control-Allow-Headers", ", ".join(granted))
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
         path = urlsplit(self.path).path
