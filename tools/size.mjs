@@ -13,10 +13,13 @@ export const GOAL = 30_000;
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 
-/** `{ wasm, js, total }`: gzip -9 bytes of the wasm, of the bundled browser JS, and their sum. */
-export async function shippedSize(pkgDir) {
+/**
+ * gzip -9 bytes of the minified browser bundle esbuild makes from `options` (an
+ * `entryPoints` or `stdin` build option): what a web app pays for that JS.
+ */
+export async function bundledSize(options) {
   const out = await build({
-    entryPoints: [join(pkgDir, 'browser.js')],
+    ...options,
     bundle: true,
     minify: true,
     format: 'esm',
@@ -25,7 +28,12 @@ export async function shippedSize(pkgDir) {
     write: false,
     logLevel: 'silent',
   });
-  const js = gz(out.outputFiles[0].contents);
+  return gz(out.outputFiles[0].contents);
+}
+
+/** `{ wasm, js, total }`: gzip -9 bytes of the wasm, of the bundled browser JS, and their sum. */
+export async function shippedSize(pkgDir) {
+  const js = await bundledSize({ entryPoints: [join(pkgDir, 'browser.js')] });
   const wasm = gz(await readFile(join(pkgDir, 'automagik_telemetry_bg.wasm')));
   return { wasm, js, total: wasm + js };
 }
