@@ -1,5 +1,5 @@
 // One SDK, one phase, forked by run.mjs with an IPC channel:
-//   node --expose-gc child.mjs <sdk> cold <sinkUrl>   import + construct, first call, next 99
+//   node child.mjs <sdk> cold <sinkUrl>               import + construct, first call, next 99
 //   node --expose-gc child.mjs <sdk> perf <sinkUrl>   timing, CPU, delivery against the live sink
 //   node --expose-gc child.mjs <sdk> mem  <downUrl>   memory with 100k events and the sink down
 // cold and perf report one {type:'result'} message, mem a stream of {type:'sample'} messages.
