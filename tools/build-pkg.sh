@@ -10,7 +10,9 @@ wasm=target/wasm32-unknown-unknown/release/automagik_telemetry.wasm
 
 cargo build --quiet --release --lib --target wasm32-unknown-unknown
 rm -rf pkg
-wasm-bindgen --target web --no-typescript --out-dir pkg --out-name automagik_telemetry "$wasm"
+# Every entry hands init its own wasm, so the glue needs no default path (nor a second
+# asset reference for bundlers to resolve).
+wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir pkg --out-name automagik_telemetry "$wasm"
 # The features Rust's wasm32 target emits by default; wasm-opt must know them all (they
 # are given here, so the target_features section can go, as can producers: no runtime
 # reads either).
