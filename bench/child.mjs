@@ -1,7 +1,8 @@
 // One SDK, one phase, forked by run.mjs with an IPC channel:
+//   node child.mjs <sdk> cold <sinkUrl>               import + construct, first call, next 99
 //   node --expose-gc child.mjs <sdk> perf <sinkUrl>   timing, CPU, delivery against the live sink
 //   node --expose-gc child.mjs <sdk> mem  <downUrl>   memory with 100k events and the sink down
-// perf reports one {type:'result'} message, mem a stream of {type:'sample'} messages.
+// cold and perf report one {type:'result'} message, mem a stream of {type:'sample'} messages.
 import net from 'node:net';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { SDKS } from './sdks.mjs';
@@ -9,9 +10,13 @@ import { SDKS } from './sdks.mjs';
 const EVENT = 'api.request';
 const ATTRS = { endpoint: '/v1/users', method: 'GET', status: 200, duration_ms: 45.2 };
 const BATCH = 100;
-// Long enough for V8 to finish tiering up every SDK: the figures are steady-state costs.
+// Two warm regimes: a page's handful of calls (after 1,000) and the steady state, long
+// enough for V8 to finish tiering up every SDK (after 10,000).
+const SHORT_WARMUP = 1_000;
+const SHORT_MEASURED = 1_000;
 const WARMUP = 10_000;
 const MEASURED = 10_000;
+const COLD_CALLS = 100; // the first call, then the next 99
 const MEM_EVENTS = 100_000;
 const MEM_SAMPLE_EVERY = 5_000;
 const QUEUE_CAPACITY = MEM_EVENTS; // room for the largest workload: no SDK drops by configuration
@@ -25,20 +30,58 @@ const SETTLE_CAP_MS = 90_000;
 guardLoopback();
 
 const [sdkName, phase, url] = process.argv.slice(2);
-const sdk = await SDKS[sdkName]();
 
 // One request in flight at a time, so the next message is the reply.
 let onReply;
 process.on('message', (m) => onReply?.(m));
 const ask = (msg) => new Promise((resolve) => { onReply = resolve; process.send(msg); });
 
-if (phase === 'perf') await perf();
+if (phase === 'cold') await cold();
+else if (phase === 'perf') await perf();
 else if (phase === 'mem') await mem();
 else throw new Error(`unknown phase ${phase}`);
 
-async function perf() {
+function elapsedNs(t0) {
+  return Number(process.hrtime.bigint() - t0);
+}
+
+function track(t, n) {
+  for (let i = 0; i < n; i++) t.track(EVENT, ATTRS);
+}
+
+// What a page load pays, in a process that has run nothing of the SDK yet.
+async function cold() {
+  const t0 = process.hrtime.bigint();
+  const sdk = await SDKS[sdkName]();
   const t = sdk.create(url, { batchSize: BATCH, flushInterval: 5_000, queueCapacity: QUEUE_CAPACITY });
-  for (let i = 0; i < WARMUP; i++) t.track(EVENT, ATTRS);
+  const constructNs = elapsedNs(t0);
+  const t1 = process.hrtime.bigint();
+  t.track(EVENT, ATTRS);
+  const firstNs = elapsedNs(t1);
+  const t2 = process.hrtime.bigint();
+  track(t, COLD_CALLS - 1);
+  const nextNs = elapsedNs(t2);
+  t.checkOn();
+  process.send({
+    type: 'result',
+    importConstructMs: constructNs / 1e6,
+    firstCallUs: firstNs / 1e3,
+    nextUsPerCall: nextNs / 1e3 / (COLD_CALLS - 1),
+  }, () => process.exit(0)); // no flush or shutdown: nothing left to measure
+}
+
+async function perf() {
+  const sdk = await SDKS[sdkName]();
+  const t = sdk.create(url, { batchSize: BATCH, flushInterval: 5_000, queueCapacity: QUEUE_CAPACITY });
+  t.checkOn();
+  track(t, SHORT_WARMUP);
+  await t.flush();
+  await settle(SHORT_WARMUP);
+  gc();
+  const s0 = process.hrtime.bigint();
+  track(t, SHORT_MEASURED);
+  const nsPerCallAfter1k = elapsedNs(s0) / SHORT_MEASURED;
+  track(t, WARMUP - SHORT_WARMUP - SHORT_MEASURED);
   await t.flush();
   await settle(WARMUP);
   await ask({ type: 'reset' });
@@ -46,8 +89,8 @@ async function perf() {
 
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < MEASURED; i++) t.track(EVENT, ATTRS);
-  const t1 = process.hrtime.bigint();
+  track(t, MEASURED);
+  const nsPerCall = elapsedNs(t0) / MEASURED;
   await t.flush();
   const sink = await settle(MEASURED);
   const cpu = process.cpuUsage(cpu0);
@@ -56,7 +99,8 @@ async function perf() {
   process.send({
     type: 'result',
     sent: MEASURED,
-    nsPerCall: Number(t1 - t0) / MEASURED,
+    nsPerCallAfter1k,
+    nsPerCall,
     cpuUs: cpu.user + cpu.system,
     sink,
   });
@@ -74,14 +118,16 @@ async function settle(expected) {
 
 // Streams samples so that a child killed at the time cap still leaves its peak so far.
 async function mem() {
+  const sdk = await SDKS[sdkName]();
   const t = sdk.create(url, { batchSize: BATCH, flushInterval: 3_600_000, queueCapacity: QUEUE_CAPACITY });
+  t.checkOn();
   const sample = (done, onSent) => {
     const { rss, heapUsed, external } = process.memoryUsage();
     process.send({ type: 'sample', done, rss, heapUsed, external, final: Boolean(onSent) }, onSent);
   };
   sample(0);
   for (let done = MEM_SAMPLE_EVERY; done <= MEM_EVENTS; done += MEM_SAMPLE_EVERY) {
-    for (let i = 0; i < MEM_SAMPLE_EVERY; i++) t.track(EVENT, ATTRS);
+    track(t, MEM_SAMPLE_EVERY);
     sample(done);
     // Let the SDK's async work (send attempts, retries, timers) run between bursts, as in a real app.
     await nextTurn();

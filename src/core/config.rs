@@ -3,7 +3,7 @@
 //! The wasm layer reads each option off the JS object as a [`Raw`] value; everything
 //! else happens here so that every rule is unit-tested natively.
 
-use std::fmt::Write;
+use crate::core::json;
 
 /// An option's value as read from JavaScript, before validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,15 +23,37 @@ pub enum Raw {
 }
 
 impl Raw {
-    fn describe(&self) -> String {
+    /// Appends the value as an error message shows it. Built by hand, not with
+    /// `format!`: `core::fmt`'s float code alone is ~10 KB of gzipped wasm.
+    fn describe(&self, out: &mut String) {
         match self {
-            Raw::Missing => "undefined".into(),
-            Raw::Null => "null".into(),
-            Raw::Bool(b) => b.to_string(),
-            Raw::Number(n) => format!("{n}"),
-            Raw::Str(s) => format!("{:?}", crate::core::model::cut_chars(s, 80)),
-            Raw::Other(t) => format!("a value of type {t}"),
+            Raw::Missing => out.push_str("undefined"),
+            Raw::Null => out.push_str("null"),
+            Raw::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Raw::Number(n) => number(out, *n),
+            Raw::Str(s) => {
+                let mut quoted = Vec::new();
+                json::string(&mut quoted, crate::core::model::cut_chars(s, 80));
+                out.push_str(&String::from_utf8_lossy(&quoted));
+            }
+            Raw::Other(t) => {
+                out.push_str("a value of type ");
+                out.push_str(t);
+            }
         }
+    }
+}
+
+/// Appends `n` as JavaScript would print it (`5`, `0.5`, `NaN`, `Infinity`).
+fn number(out: &mut String, n: f64) {
+    if n.is_nan() {
+        out.push_str("NaN");
+    } else if n.is_infinite() {
+        out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        let mut digits = Vec::new();
+        json::double(&mut digits, n);
+        out.push_str(&String::from_utf8_lossy(&digits));
     }
 }
 
@@ -166,12 +188,11 @@ struct Options<'a> {
 
 impl Options<'_> {
     fn fail(kind: ErrorKind, name: &str, raw: &Raw, allowed: &str) -> ConfigError {
-        let mut message = String::new();
-        let _ = write!(
-            message,
-            "AutomagikTelemetry: invalid option '{name}': expected {allowed}, received {}",
-            raw.describe()
-        );
+        let mut message = String::from("AutomagikTelemetry: invalid option '");
+        for part in [name, "': expected ", allowed, ", received "] {
+            message.push_str(part);
+        }
+        raw.describe(&mut message);
         ConfigError { kind, message }
     }
 
@@ -184,7 +205,7 @@ impl Options<'_> {
                 &raw,
                 "a non-empty string",
             )),
-            (Raw::Missing, Some(d)) => Ok(d.to_string()),
+            (Raw::Missing, Some(d)) => Ok(d.into()),
             (raw, _) => Err(Self::fail(
                 ErrorKind::Type,
                 name,
@@ -198,7 +219,7 @@ impl Options<'_> {
     fn any_string(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
         match (self.get)(name) {
             Raw::Str(s) => Ok(s),
-            Raw::Missing => Ok(default.to_string()),
+            Raw::Missing => Ok(default.into()),
             raw => Err(Self::fail(ErrorKind::Type, name, &raw, "a string")),
         }
     }
@@ -226,16 +247,21 @@ impl Options<'_> {
         unit: &str,
     ) -> Result<f64, ConfigError> {
         let raw = (self.get)(name);
-        let allowed = format!(
-            "{} from {min} to {max} {unit}",
-            if whole { "a whole number" } else { "a number" }
-        );
-        match raw {
-            Raw::Missing => Ok(default),
-            Raw::Number(n) if n >= min && n <= max && (!whole || n.fract() == 0.0) => Ok(n),
-            Raw::Number(_) => Err(Self::fail(ErrorKind::Range, name, &raw, &allowed)),
-            _ => Err(Self::fail(ErrorKind::Type, name, &raw, &allowed)),
-        }
+        let kind = match raw {
+            Raw::Missing => return Ok(default),
+            Raw::Number(n) if n >= min && n <= max && (!whole || n.fract() == 0.0) => return Ok(n),
+            Raw::Number(_) => ErrorKind::Range,
+            _ => ErrorKind::Type,
+        };
+        // "a whole number from 100 to 600000 milliseconds (...)"
+        let mut allowed = String::from(if whole { "a whole number" } else { "a number" });
+        allowed.push_str(" from ");
+        number(&mut allowed, min);
+        allowed.push_str(" to ");
+        number(&mut allowed, max);
+        allowed.push(' ');
+        allowed.push_str(unit);
+        Err(Self::fail(kind, name, &raw, &allowed))
     }
 
     fn url(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
@@ -249,7 +275,7 @@ impl Options<'_> {
                     && !host.starts_with('/')
                     && !s.chars().any(char::is_whitespace) =>
             {
-                Ok(s.trim_end_matches('/').to_string())
+                Ok(s.trim_end_matches('/').into())
             }
             _ => Err(Self::fail(
                 ErrorKind::Range,
@@ -299,10 +325,10 @@ impl Config {
         let endpoint = o.url("endpoint", DEFAULT_ENDPOINT)?;
         let endpoint = endpoint
             .strip_suffix("/v1/traces")
-            .map(|b| b.trim_end_matches('/').to_string())
+            .map(|b| b.trim_end_matches('/').into())
             .unwrap_or(endpoint);
-        let metrics_endpoint = o.url("metricsEndpoint", &format!("{endpoint}/v1/metrics"))?;
-        let logs_endpoint = o.url("logsEndpoint", &format!("{endpoint}/v1/logs"))?;
+        let metrics_endpoint = o.url("metricsEndpoint", &[&endpoint, "/v1/metrics"].concat())?;
+        let logs_endpoint = o.url("logsEndpoint", &[&endpoint, "/v1/logs"].concat())?;
         let organization = o.string("organization", Some("namastex"))?;
         let ms = "milliseconds (times are in milliseconds, not seconds)";
         let timeout_ms = o.number("timeout", 5000.0, 100.0, 600_000.0, true, ms)? as u32;
@@ -347,7 +373,7 @@ impl Config {
             password: o.any_string("clickhousePassword", "")?,
         };
         Ok(Config {
-            traces_endpoint: format!("{endpoint}/v1/traces"),
+            traces_endpoint: [&endpoint, "/v1/traces"].concat(),
             project_name,
             version,
             backend,
@@ -444,6 +470,25 @@ mod tests {
         assert!(e.message.contains("'timeout'"), "{}", e.message);
         assert!(e.message.contains("received 5"), "{}", e.message);
         assert!(e.message.contains("milliseconds"), "{}", e.message);
+    }
+
+    #[test]
+    fn messages_name_the_option_the_allowed_range_and_the_value_as_js_prints_it() {
+        let msg = |name, raw| err(&[(name, raw)]).message;
+        assert_eq!(
+            msg("timeout", Raw::Number(5.0)),
+            "AutomagikTelemetry: invalid option 'timeout': expected a whole number from 100 \
+             to 600000 milliseconds (times are in milliseconds, not seconds), received 5"
+        );
+        assert!(msg("retryBackoffBase", Raw::Number(f64::INFINITY))
+            .ends_with("expected a number from 0 to 300000 milliseconds (times are in milliseconds, not seconds), received Infinity"));
+        assert!(msg("batchSize", Raw::Number(1.5)).ends_with("received 1.5"));
+        assert!(msg("batchSize", Raw::Number(f64::NAN)).ends_with("received NaN"));
+        assert!(msg("batchSize", Raw::Bool(true)).ends_with("received true"));
+        assert!(msg("batchSize", Raw::Null).ends_with("received null"));
+        assert!(msg("backend", Raw::Str("a\"b".into())).ends_with(r#"received "a\"b""#));
+        assert!(msg("verbose", Raw::Other("bigint".into()))
+            .ends_with("expected true or false, received a value of type bigint"));
     }
 
     #[test]

@@ -54,17 +54,27 @@ impl Otlp {
         }
         resource.extend_from_slice(b"]}");
         let mut scope = b"{\"name\":".to_vec();
-        json::string(&mut scope, &format!("{}.telemetry", config.project_name));
+        json::string(&mut scope, &[&config.project_name, ".telemetry"].concat());
         scope.extend_from_slice(b",\"version\":");
         json::string(&mut scope, sdk_version);
         scope.push(b'}');
+        // Concatenated, not format!: this runs on the first tracking call, where every
+        // function reached is compiled lazily, and core::fmt is a lot of code to reach.
         let prefix = |outer: &str, inner: &str, items: &str| {
-            let mut p = format!("{{\"{outer}\":[{{\"resource\":").into_bytes();
-            p.extend_from_slice(&resource);
-            p.extend_from_slice(format!(",\"{inner}\":[{{\"scope\":").as_bytes());
-            p.extend_from_slice(&scope);
-            p.extend_from_slice(format!(",\"{items}\":[").as_bytes());
-            p
+            let parts: [&[u8]; 11] = [
+                b"{\"",
+                outer.as_bytes(),
+                b"\":[{\"resource\":",
+                &resource,
+                b",\"",
+                inner.as_bytes(),
+                b"\":[{\"scope\":",
+                &scope,
+                b",\"",
+                items.as_bytes(),
+                b"\":[",
+            ];
+            parts.concat()
         };
         Otlp {
             prefixes: [
