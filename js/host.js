@@ -91,17 +91,27 @@ export function privacySignal() {
   }
 }
 
-// A host without WebCrypto (Node 18) may be handed a source by its entry module: the
-// Node entry registers node:crypto's here, since only it may import Node built-ins.
+// An entry module may hand over a faster source: the Node entry registers node:crypto's
+// randomFillSync (Node's WebCrypto loads lazily, costing the first tracking call up to
+// 2 ms; Node 18 has none at all). Only an entry may import Node built-ins.
 const RANDOM_SOURCE = Symbol.for('automagik-telemetry.randomFill');
 
 /**
- * Fills `buf` from the runtime's cryptographic random source, else the entry's, else a
- * Math.random (ids must be unique, not secret).
- * Returns '' or, when it had to fall back, why.
+ * Fills `buf` from the entry's random source, else the runtime's WebCrypto, else
+ * Math.random (ids must be unique, not secret). Returns '' or, when it had to fall back
+ * to Math.random, why.
  */
 export function fillRandom(buf) {
   let why = 'no WebCrypto';
+  try {
+    const fill = globalThis[RANDOM_SOURCE];
+    if (typeof fill === 'function') {
+      fill(buf);
+      return '';
+    }
+  } catch {
+    // Try WebCrypto.
+  }
   try {
     const c = globalThis.crypto;
     if (c && typeof c.getRandomValues === 'function') {
@@ -110,15 +120,6 @@ export function fillRandom(buf) {
     }
   } catch (e) {
     why = 'crypto.getRandomValues failed: ' + String((e && e.message) || e);
-  }
-  try {
-    const fill = globalThis[RANDOM_SOURCE];
-    if (typeof fill === 'function') {
-      fill(buf);
-      return '';
-    }
-  } catch {
-    // Fall through to the seeded generator.
   }
   // V8's and SpiderMonkey's Math.random are seeded from the OS at start-up.
   for (let i = 0; i < buf.length; i++) buf[i] = (Math.random() * 256) & 0xff;

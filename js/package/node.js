@@ -1,13 +1,20 @@
 // Node.js entry: the wasm is compiled from the file beside this one before any export
 // is usable, so callers need no init().
-import { webcrypto } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { initSync } from './automagik_telemetry.js';
 
-// Node 18 has no global WebCrypto: hand the SDK node:crypto's (js/host.js looks for it).
-if (typeof globalThis.crypto?.getRandomValues !== 'function') {
-  globalThis[Symbol.for('automagik-telemetry.randomFill')] = (buf) => webcrypto.getRandomValues(buf);
+// node:crypto is the SDK's random source here (js/host.js looks for it): Node 18 has no
+// global WebCrypto, and Node 20 loads it lazily, at a cost the first tracking call paid.
+try {
+  globalThis[Symbol.for('automagik-telemetry.randomFill')] ??= randomFillSync;
+} catch {
+  // A host that guards the slot: js/host.js falls back to WebCrypto.
 }
+
+// Node sets up its timer machinery on first use (~0.3 ms); pay it here, at import, rather
+// than in the first tracking call, which arms the flush timer.
+clearTimeout(setTimeout(() => {}, 0));
 
 initSync({ module: readFileSync(new URL('./automagik_telemetry_bg.wasm', import.meta.url)) });
 

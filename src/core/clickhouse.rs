@@ -8,7 +8,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::{hex, uuid_v4};
+use super::ids::{hex, span_ids, uuid_v4};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Head, Item, MetricKind, Signal, Value,
@@ -308,11 +308,10 @@ impl Encoder for ClickHouse {
     fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64) {
         out.push(b'{');
         match item.head {
-            Head::Span {
-                error,
-                trace_id,
-                span_id,
-            } => self.span(out, item, error, &trace_id, &span_id),
+            Head::Span { error } => {
+                let (trace_id, span_id) = span_ids(row);
+                self.span(out, item, error, &trace_id, &span_id)
+            }
             Head::Metric { kind, value } => self.metric(out, item, kind, value, row),
             Head::Log { severity } => self.log(out, item, severity, row),
         }
@@ -429,11 +428,7 @@ mod tests {
     #[test]
     fn a_span_row_has_exactly_the_traces_columns_with_typed_values() {
         let r = row(&record(
-            Head::Span {
-                error: false,
-                trace_id: [0xab; 16],
-                span_id: [1; 8],
-            },
+            Head::Span { error: false },
             T,
             &["api.request"],
             &[
@@ -445,7 +440,9 @@ mod tests {
             ],
         ));
         assert_eq!(columns(&r), sorted(TRACE_COLUMNS));
-        assert_eq!(r["trace_id"], json!("ab".repeat(16)));
+        let mut trace_id = Vec::new();
+        hex(&mut trace_id, &span_ids(3).0);
+        assert_eq!(r["trace_id"], json!(String::from_utf8(trace_id).unwrap()));
         assert_eq!(r["timestamp"], json!(1_764_000_000u64));
         assert_eq!(r["timestamp_ns"], json!(1_764_000_000_123_500_000u64));
         assert_eq!(r["status_code"], json!("OK"));
@@ -460,11 +457,7 @@ mod tests {
     #[test]
     fn an_error_row_is_status_error_with_the_exception_attributes() {
         let r = row(&record(
-            Head::Span {
-                error: true,
-                trace_id: [1; 16],
-                span_id: [1; 8],
-            },
+            Head::Span { error: true },
             T,
             &["TypeError", "bad", "at x"],
             &[("order", V::S("o1"))],
@@ -474,11 +467,7 @@ mod tests {
         assert_eq!(r["status_message"], json!("bad"));
         assert_eq!(r["attributes"]["exception.stacktrace"], json!("at x"));
         let long = row(&record(
-            Head::Span {
-                error: true,
-                trace_id: [1; 16],
-                span_id: [1; 8],
-            },
+            Head::Span { error: true },
             T,
             &["E", "m", &"s".repeat(5000)],
             &[],

@@ -151,18 +151,18 @@ impl Delivery {
             .count()
     }
 
-    /// Queues a tracked record whose body the boundary wrote; sends its lane when it
-    /// reached `batchSize`.
+    /// Queues a tracked record whose body the boundary wrote. A lane that reached
+    /// `batchSize` is sent at the next wake-up, due at once: encoding, compressing and
+    /// sending stay out of the tracking call.
     pub fn track(&mut self, now: f64, track: Track, body: &[u8]) {
         if self.shut {
             self.pipeline.stats.drop(DropReason::AfterShutdown, 1);
             return;
         }
-        if self.pipeline.ingest(track, body) {
-            self.drive(now);
-        }
         let interval = f64::from(self.config().flush_interval_ms);
-        if self.interval_at.is_none() && interval > 0.0 {
+        if self.pipeline.ingest(track, body) {
+            self.interval_at = Some(now);
+        } else if self.interval_at.is_none() && interval > 0.0 {
             self.interval_at = Some(now + interval);
         }
     }
@@ -603,6 +603,11 @@ mod tests {
         for i in 0..25 {
             w.event(&format!("before{i}"));
         }
+        assert!(
+            w.take_sent().is_empty(),
+            "no request inside a tracking call"
+        );
+        assert_eq!(w.wake(), 0.0, "batchSize wakes the shell at once");
         let first = w.take_sent();
         assert_eq!(
             first.len(),
@@ -622,6 +627,7 @@ mod tests {
             for t in std::mem::take(&mut in_flight) {
                 w.status(t.id, 200);
             }
+            w.wake();
             in_flight = w.take_sent();
         }
         assert!(rounds <= 2, "settled after {rounds} round trips");

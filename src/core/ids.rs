@@ -1,6 +1,10 @@
-//! Identifiers: a small seeded PRNG for trace and span ids (drawing from the runtime's
-//! crypto source per id would cost a JS round trip on every tracking call), hex and UUID
-//! formatting.
+//! Identifiers: a small seeded PRNG, the stable ids a record's key derives (span ids, row
+//! ids), hex and UUID formatting.
+//!
+//! A record's key mixes a random per-session salt with its sequence number through a
+//! bijection (splitmix64's finaliser), so keys, and the ids derived from them, are unique
+//! within a session, unpredictable across sessions, and the same at every resend. The
+//! tracking call draws nothing: ids are made when the record is encoded.
 
 use super::json::HEX;
 
@@ -22,33 +26,35 @@ impl Rng {
         ((t >> 64) as u64) ^ (t as u64)
     }
 
-    /// A non-zero 64-bit value (zero ids are invalid in OTLP).
-    fn non_zero(&mut self) -> u64 {
-        loop {
-            let v = self.next_u64();
-            if v != 0 {
-                return v;
-            }
-        }
-    }
-
     /// A uniform float in `[0, 1)`, for backoff jitter.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
 
-    /// 16 random bytes, never all zero.
-    pub fn trace_id(&mut self) -> [u8; 16] {
-        let mut id = [0; 16];
-        id[..8].copy_from_slice(&self.non_zero().to_le_bytes());
-        id[8..].copy_from_slice(&self.next_u64().to_le_bytes());
-        id
-    }
+/// splitmix64's finaliser: a bijection on 64-bit values that mixes every bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
-    /// 8 random bytes, never all zero.
-    pub fn span_id(&mut self) -> [u8; 8] {
-        self.non_zero().to_le_bytes()
+/// The key of the record with sequence number `seq` in the session salted `salt`.
+pub fn record_key(salt: u64, seq: u64) -> u64 {
+    mix(salt ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// A span's trace id (16 bytes, never all zero: its first half is the key, unique per
+/// record) and span id (8 bytes, a bijection of the key, so unique too) from its key.
+pub fn span_ids(key: u64) -> ([u8; 16], [u8; 8]) {
+    let mut trace = [0; 16];
+    trace[..8].copy_from_slice(&key.to_le_bytes());
+    trace[8..].copy_from_slice(&mix(key ^ 0x6a09_e667_f3bc_c908).to_le_bytes());
+    if trace == [0; 16] {
+        trace[15] = 1;
     }
+    let span = mix(key.wrapping_add(0xbb67_ae85_84ca_a73b)).max(1);
+    (trace, span.to_le_bytes())
 }
 
 /// Appends `bytes` (at most 16) as lowercase hex.
@@ -80,13 +86,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_non_zero_and_distinct() {
-        let mut rng = Rng::new(0);
-        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| rng.trace_id()).collect();
-        assert_eq!(ids.len(), 10_000);
-        assert!(!ids.contains(&[0; 16]));
-        assert_ne!(rng.span_id(), [0; 8]);
-        let u = rng.unit();
+    fn span_ids_are_non_zero_distinct_and_stable() {
+        use std::collections::HashSet;
+        let salt = Rng::new(0).next_u64();
+        let ids: Vec<_> = (0..10_000)
+            .map(|seq| span_ids(record_key(salt, seq)))
+            .collect();
+        let traces: HashSet<_> = ids.iter().map(|(t, _)| *t).collect();
+        let spans: HashSet<_> = ids.iter().map(|(_, s)| *s).collect();
+        assert_eq!((traces.len(), spans.len()), (10_000, 10_000));
+        assert!(!traces.contains(&[0; 16]) && !spans.contains(&[0; 8]));
+        assert_eq!(
+            span_ids(record_key(salt, 42)),
+            ids[42],
+            "the same at every resend"
+        );
+        assert_ne!(
+            span_ids(record_key(salt ^ 1, 42)),
+            ids[42],
+            "another session, other ids"
+        );
+        let (t, s) = span_ids(mix(0).wrapping_sub(0)); // keys near the bijection's zero
+        assert!(t != [0; 16] && s != [0; 8]);
+        let u = Rng::new(0).unit();
         assert!((0.0..1.0).contains(&u));
     }
 

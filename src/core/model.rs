@@ -130,14 +130,12 @@ impl MetricKind {
 /// The per-kind header the core writes in front of the body.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Head {
-    /// A span: `trackEvent` (`error == false`) or `trackError`.
+    /// A span: `trackEvent` (`error == false`) or `trackError`. Its ids are derived
+    /// from the record's key when it is encoded (see [`super::ids::span_ids`]), so the
+    /// tracking call needs no randomness.
     Span {
         /// Whether this span records an error (status ERROR, exception attributes).
         error: bool,
-        /// 16 random bytes, never all zero.
-        trace_id: [u8; 16],
-        /// 8 random bytes, never all zero.
-        span_id: [u8; 8],
     },
     /// A metric data point.
     Metric {
@@ -168,15 +166,9 @@ impl Head {
     pub fn encode(&self) -> ([u8; MAX_HEAD], usize) {
         let mut b = [0u8; MAX_HEAD];
         let n = match *self {
-            Head::Span {
-                error,
-                trace_id,
-                span_id,
-            } => {
+            Head::Span { error } => {
                 b[0] = if error { Kind::Error } else { Kind::Event } as u8;
-                b[1..17].copy_from_slice(&trace_id);
-                b[17..25].copy_from_slice(&span_id);
-                25
+                1
             }
             Head::Metric { kind, value } => {
                 b[0] = Kind::Metric as u8;
@@ -193,8 +185,8 @@ impl Head {
     }
 }
 
-/// The largest header (a span's).
-pub const MAX_HEAD: usize = 25;
+/// The largest header (a metric's).
+pub const MAX_HEAD: usize = 10;
 
 /// A bounds-checked little-endian cursor over record bytes.
 #[derive(Clone, Debug)]
@@ -367,8 +359,6 @@ impl<'a> Item<'a> {
         let head = match kind {
             Kind::Event | Kind::Error => Head::Span {
                 error: kind == Kind::Error,
-                trace_id: r.array()?,
-                span_id: r.array()?,
             },
             Kind::Metric => Head::Metric {
                 kind: MetricKind::from_u8(r.u8()?)?,
@@ -599,11 +589,7 @@ mod tests {
     use super::testing::{record, V};
     use super::*;
 
-    const SPAN: Head = Head::Span {
-        error: false,
-        trace_id: [1; 16],
-        span_id: [2; 8],
-    };
+    const SPAN: Head = Head::Span { error: false };
 
     #[test]
     fn a_record_decodes_to_what_was_written() {

@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::hex;
+use super::ids::{hex, span_ids};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
@@ -91,13 +91,12 @@ impl Encoder for Otlp {
         out.extend_from_slice(&self.prefixes[signal as usize]);
     }
 
-    fn item(&self, out: &mut Vec<u8>, item: &Item, _row: u64) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64) {
         match item.head {
-            Head::Span {
-                error,
-                trace_id,
-                span_id,
-            } => span(out, item, error, &trace_id, &span_id),
+            Head::Span { error } => {
+                let (trace_id, span_id) = span_ids(row);
+                span(out, item, error, &trace_id, &span_id)
+            }
             Head::Metric { kind, value } => metric(out, item, kind, value),
             Head::Log { severity } => log(out, item, severity),
         }
@@ -338,11 +337,7 @@ mod tests {
     /// Resource attributes [`encode`] renders (those with values).
     const RESOURCE_KEYS: usize = 11;
 
-    const SPAN: Head = Head::Span {
-        error: false,
-        trace_id: [0xab; 16],
-        span_id: [0x01; 8],
-    };
+    const SPAN: Head = Head::Span { error: false };
 
     #[test]
     fn an_event_is_a_span_with_typed_attributes() {
@@ -368,8 +363,16 @@ mod tests {
             !body.contains("os.type"),
             "empty resource facts are left out"
         );
-        let span = concat!(
-            "{\"traceId\":\"abababababababababababababababab\",\"spanId\":\"0101010101010101\",",
+        let (trace_id, span_id) = span_ids(1);
+        let (mut t, mut s) = (Vec::new(), Vec::new());
+        hex(&mut t, &trace_id);
+        hex(&mut s, &span_id);
+        let ids = format!(
+            "{{\"traceId\":\"{}\",\"spanId\":\"{}\",",
+            String::from_utf8(t).unwrap(),
+            String::from_utf8(s).unwrap()
+        );
+        let span = ids + concat!(
             "\"name\":\"api.request\",\"kind\":1,\"startTimeUnixNano\":\"1000500000\",\"endTimeUnixNano\":\"1000500000\",",
             "\"attributes\":[{\"key\":\"endpoint\",\"value\":{\"stringValue\":\"/v1/users\"}},",
             "{\"key\":\"status\",\"value\":{\"intValue\":\"200\"}},",
@@ -379,18 +382,14 @@ mod tests {
             "{\"key\":\"m\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":{\"intValue\":\"-3\"}}]}}}],",
             "\"status\":{\"code\":1}}]}]}]}"
         );
-        assert!(body.ends_with(span), "{body}");
+        assert!(body.ends_with(&span), "{body}");
     }
 
     #[test]
     fn an_error_span_carries_status_2_and_exception_attributes_first() {
         let long = "x".repeat(600);
         let stack = "é".repeat(3000);
-        let head = Head::Span {
-            error: true,
-            trace_id: [0xab; 16],
-            span_id: [0x01; 8],
-        };
+        let head = Head::Span { error: true };
         let body = encode(&record(
             head,
             1.0,
@@ -428,11 +427,7 @@ mod tests {
             .zip(0..)
             .map(|(k, i)| (k.as_str(), V::I(i)))
             .collect();
-        let head = Head::Span {
-            error: true,
-            trace_id: [1; 16],
-            span_id: [1; 8],
-        };
+        let head = Head::Span { error: true };
         let body = encode(&record(head, 1.0, &["E", "m", "s"], &many));
         assert_eq!(
             body.matches("{\"key\":").count() - RESOURCE_KEYS,

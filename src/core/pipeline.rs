@@ -6,7 +6,7 @@ use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
 use super::config::{Backend, Config};
 use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
-use super::ids::Rng;
+use super::ids::{record_key, Rng};
 use super::model::{Head, Item, MetricKind, Signal};
 use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
@@ -69,8 +69,8 @@ pub enum Settle {
 #[derive(Debug)]
 struct Session {
     rng: Rng,
-    /// Mixed with a record's sequence number into its row id, so a resent row keeps it.
-    row_salt: u64,
+    /// Mixed with a record's sequence number into its key (span and row ids).
+    salt: u64,
     identity: Identity,
     encoder: Box<dyn Encoder>,
 }
@@ -127,7 +127,8 @@ impl Pipeline {
         self.session.is_some()
     }
 
-    /// Begins the session with a random seed and the client's identity (first call wins).
+    /// Begins the session with a random seed and the client's identity (first call wins);
+    /// until then items queue but no request is made.
     pub fn start(&mut self, seed: u64, identity: Identity) {
         if self.session.is_none() {
             let encoder: Box<dyn Encoder> = match self.config.backend {
@@ -136,7 +137,7 @@ impl Pipeline {
             };
             let mut rng = Rng::new(seed);
             self.session = Some(Session {
-                row_salt: rng.next_u64(),
+                salt: rng.next_u64(),
                 rng,
                 identity,
                 encoder,
@@ -157,15 +158,9 @@ impl Pipeline {
     /// Queues one record whose body the boundary wrote. Returns whether its signal has
     /// reached `batchSize` and should be flushed.
     pub fn ingest(&mut self, track: Track, body: &[u8]) -> bool {
-        let Some(session) = self.session.as_mut() else {
-            self.stats.drop(DropReason::Invalid, 1);
-            return false;
-        };
         let head = match track {
             Track::Event | Track::Error => Head::Span {
                 error: track == Track::Error,
-                trace_id: session.rng.trace_id(),
-                span_id: session.rng.span_id(),
             },
             Track::Metric(kind, value) => Head::Metric { kind, value },
             Track::Log(severity) => Head::Log { severity },
@@ -222,7 +217,7 @@ impl Pipeline {
                     if written > 0 {
                         body.push(encoder.separator());
                     }
-                    encoder.item(&mut body, &item, row_key(session.row_salt, seq));
+                    encoder.item(&mut body, &item, record_key(session.salt, seq));
                     if written > 0 && body.len() + encoder.suffix().len() > max_bytes {
                         body.truncate(mark);
                         break;
@@ -335,15 +330,6 @@ impl Pipeline {
     }
 }
 
-/// A row's stable 64-bit key: the session's salt mixed with the record's sequence number
-/// (splitmix64's finaliser), so every resend of a row carries the same id.
-fn row_key(salt: u64, seq: u64) -> u64 {
-    let mut z = salt ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,12 +371,16 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_queued_before_the_session_starts() {
+    fn items_queue_before_the_session_starts_and_go_out_after() {
         let config = pipeline(&[]).config;
         let mut p = Pipeline::new(config);
         assert!(!p.ingest(Track::Event, &body(1.0, &["e"], &[])));
-        assert_eq!(p.stats.dropped_invalid, 1);
-        assert!(next(&mut p, Signal::Traces).is_none());
+        assert!(
+            next(&mut p, Signal::Traces).is_none(),
+            "no identity, no request"
+        );
+        p.start(1, Identity::default());
+        assert_eq!(next(&mut p, Signal::Traces).unwrap().items, 1);
     }
 
     #[test]

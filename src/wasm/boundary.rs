@@ -49,3 +49,13 @@ pub fn with_body<R>(
     // and it has returned; the slice does not outlive this call.
     Some(ingest(unsafe { std::slice::from_raw_parts(ptr, len) }))
 }
+
+/// Runs the record writer once on a typical item and hands the body to `ingest`, so
+/// that the first tracking call does not pay for compiling this path (JS and wasm both
+/// compile lazily, function by function).
+pub fn warm_up(ingest: impl FnOnce(&[u8])) {
+    let attrs = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&attrs, &"status".into(), &JsValue::from_f64(200.0));
+    let _ = js_sys::Reflect::set(&attrs, &"path".into(), &"/".into());
+    with_body(Kind::Event, &"warm-up".into(), &attrs, ingest);
+}

@@ -58,7 +58,8 @@ struct Shell {
     enabled: bool,
     runtime: String,
     environment: String,
-    /// Created at the first need, never at construction (Workers forbid timers there).
+    /// Created disarmed at construction (Workers forbid arming timers there); released at
+    /// shutdown.
     timer: Option<Timer>,
     /// What the timer is armed for: the time and whether it holds the process open.
     armed: Option<(f64, bool)>,
@@ -82,21 +83,15 @@ impl Shell {
         }
     }
 
-    /// Begins the session on the first tracking call: identity, ids, page listeners.
-    fn start_session(&mut self, me: &Shared) {
-        if self.core.pipeline.started() {
+    /// What a browser page needs from the start: its hide and show listeners (a page may
+    /// go away before anything else runs) and, when a ClickHouse password is configured,
+    /// one plain warning. No timer, randomness or storage here.
+    fn prepare_page(&mut self, me: &Shared) {
+        if self.runtime != "browser" {
             return;
         }
-        let start = host::start_session(self.environment.clone());
-        self.core.pipeline.start(start.seed, start.identity);
-        if start.fault.is_some() {
-            self.core.pipeline.stats.last_error = start.fault;
-        }
         let config = &self.core.pipeline.config;
-        if self.runtime == "browser"
-            && config.backend == Backend::ClickHouse
-            && !config.clickhouse.password.is_empty()
-        {
+        if config.backend == Backend::ClickHouse && !config.clickhouse.password.is_empty() {
             host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
         }
         let (hide, show) = (Rc::downgrade(me), Rc::downgrade(me));
@@ -112,6 +107,38 @@ impl Shell {
                 }
             },
         );
+    }
+
+    /// Begins the session (identity, random salt) once something was tracked and is
+    /// about to be sent: never at construction, and never inside a tracking call, which
+    /// stays cheap.
+    fn start_session(&mut self) {
+        let p = &mut self.core.pipeline;
+        if p.started() || p.queued_bytes() == 0 {
+            return;
+        }
+        let start = host::start_session(self.environment.clone());
+        p.start(start.seed, start.identity);
+        if start.fault.is_some() {
+            p.stats.last_error = start.fault;
+        }
+    }
+
+    /// Creates the timer, disarmed: its callback is made once, here rather than in the
+    /// first tracking call.
+    fn prepare_timer(&mut self, me: &Shared) {
+        let weak = Rc::downgrade(me);
+        self.timer = Some(Timer::new(move || {
+            if let Some(me) = weak.upgrade() {
+                drive(&me, |st, now| {
+                    if let Some(t) = st.timer.as_mut() {
+                        t.fired();
+                    }
+                    st.armed = None;
+                    st.core.handle_timeout(now);
+                });
+            }
+        }));
     }
 
     /// Carries out the core's actions and re-arms the timer; returns the flushes to
@@ -142,7 +169,7 @@ impl Shell {
                 }
             }
         }
-        self.rearm(me, now);
+        self.rearm(now);
         if self.core.is_shut() && !self.core.flushing() && self.core.in_flight() == 0 {
             // Shut down and settled: release the timer and the page listeners.
             self.timer = None;
@@ -154,7 +181,7 @@ impl Shell {
 
     /// Arms the timer for the core's next wake-up; it holds the process open only while
     /// a flush is awaited.
-    fn rearm(&mut self, me: &Shared, now: f64) {
+    fn rearm(&mut self, now: f64) {
         let want = self
             .core
             .poll_timeout()
@@ -169,20 +196,9 @@ impl Shell {
             }
             return;
         };
-        let weak = Rc::downgrade(me);
-        let timer = self.timer.get_or_insert_with(|| {
-            Timer::new(move || {
-                if let Some(me) = weak.upgrade() {
-                    drive(&me, |st, now| {
-                        if let Some(t) = st.timer.as_mut() {
-                            t.fired();
-                        }
-                        st.armed = None;
-                        st.core.handle_timeout(now);
-                    });
-                }
-            })
-        });
+        let Some(timer) = self.timer.as_mut() else {
+            return;
+        };
         match timer.arm(at - now, keep_alive) {
             Ok(()) => self.timer_broken = false,
             Err(e) => {
@@ -197,10 +213,18 @@ impl Shell {
 /// Runs `f` on the state with the current time, then carries out what the core decided.
 /// Returns false when the state was busy (a re-entrant call), in which case `f` did not run.
 fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
+    drive_with(me, true, f)
+}
+
+/// [`drive`], starting the session first when `sending` (anything but a tracking call).
+fn drive_with(me: &Shared, sending: bool, f: impl FnOnce(&mut Shell, f64)) -> bool {
     let Ok(mut st) = me.try_borrow_mut() else {
         return false;
     };
     let t = now();
+    if sending {
+        st.start_session();
+    }
     if st.timer_broken {
         st.core.handle_timeout(t);
     }
@@ -356,8 +380,16 @@ impl Client {
                 shell.core.pipeline.config.traces_endpoint
             )
         });
+        // A throwaway core takes one sample item: the first real call then runs code that
+        // is already compiled. It sends nothing, draws nothing, stores nothing.
+        boundary::warm_up(|body| {
+            Delivery::new(shell.core.pipeline.config.clone()).track(0.0, Track::Event, body)
+        });
+        let state = Rc::new(RefCell::new(shell));
+        state.borrow_mut().prepare_page(&state);
+        state.borrow_mut().prepare_timer(&state);
         Ok(Client {
-            state: Rc::new(RefCell::new(shell)),
+            state,
             reentrant: Cell::new(0),
         })
     }
@@ -370,8 +402,7 @@ impl Client {
         b: &JsValue,
         track: impl FnOnce(&mut Stats) -> Option<Track>,
     ) {
-        let me = &self.state;
-        let ran = drive(me, |st, now| {
+        let ran = drive_with(&self.state, false, |st, now| {
             if !st.enabled {
                 return;
             }
@@ -379,7 +410,6 @@ impl Client {
                 st.core.pipeline.stats.drop(DropReason::AfterShutdown, 1);
                 return;
             }
-            st.start_session(me);
             let queued = track(&mut st.core.pipeline.stats)
                 .and_then(|t| boundary::with_body(kind, a, b, |body| st.core.track(now, t, body)));
             if queued.is_none() {
@@ -522,6 +552,9 @@ impl Client {
     /// A snapshot of configuration, queue and delivery counters (never secrets).
     #[wasm_bindgen(js_name = getStatus)]
     pub fn get_status(&self) -> JsValue {
+        if let Ok(mut st) = self.state.try_borrow_mut() {
+            st.start_session(); // the ids a status shows exist once something was tracked
+        }
         let Ok(st) = self.state.try_borrow() else {
             return object(&[]);
         };

@@ -29,7 +29,8 @@ impl PageListeners {
         let on_hide = Closure::<dyn FnMut(bool)>::new(on_hide);
         let on_show = Closure::<dyn FnMut()>::new(on_show);
         let handle = listen_page(on_hide.as_ref(), on_show.as_ref());
-        (!handle.is_undefined()).then_some(PageListeners {
+        // Built only with a handle: dropping a listener-less value would unlisten nothing.
+        (!handle.is_undefined()).then(|| PageListeners {
             handle,
             _on_hide: on_hide,
             _on_show: on_show,

@@ -36,8 +36,8 @@ impl Timer {
     pub fn arm(&mut self, ms: f64, keep_alive: bool) -> Result<(), String> {
         self.disarm();
         let handle = start_timer(self.callback.as_ref(), ms.max(0.0), keep_alive);
-        if let Some(error) = handle.as_string() {
-            return Err(error);
+        if handle.is_string() {
+            return Err(handle.as_string().unwrap_or_default());
         }
         self.handle = Some(handle);
         Ok(())
