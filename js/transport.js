@@ -3,8 +3,8 @@
 // in exactly one call of `done`, a plain report the delivery core classifies.
 import { describe } from './timers.js';
 
-// Outcome codes for `done`'s status argument when no HTTP status came back; kept in
-// step with `src/wasm/transport.rs` (checked by a test there).
+// `done`'s status when no HTTP status came back: src/core/retry.rs `no_status`, checked
+// against these lines by a test there.
 const TIMEOUT = -1;
 const NETWORK = -2;
 const REFUSED = -3;

@@ -106,6 +106,7 @@ test('hostile attribute objects keep the item and lose only what cannot be read'
   await t.flush();
   const spans = items((await rx.validRequests())[0]);
   assert.deepEqual(spans.map((s) => s.name), ['proxy', 'getter', 'cycle', 'map', 'reentrant']);
+  assert.equal(t.getStatus().dropped.reentrant, 1, "the re-entrant 'inner' is dropped and counted");
   assert.deepEqual(spans[0].attributes, []);
   assert.deepEqual(spans[1].attributes.map((a) => a.key), ['ok']);
   assert.deepEqual(spans[2].attributes.map((a) => a.key), ['name', 'list'], 'the cycle is cut');

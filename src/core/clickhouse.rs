@@ -11,8 +11,8 @@ use super::encoder::{Encoder, Identity};
 use super::ids::{hex, span_ids, uuid_v4};
 use super::json;
 use super::model::{
-    bucket, cut_chars, each_attribute, Attr, Head, Item, MetricKind, Signal, Value,
-    ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_BODY_CHARS, MAX_STRING_CHARS,
+    bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
+    ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STRING_CHARS,
 };
 use super::severity;
 
@@ -105,8 +105,10 @@ fn times(out: &mut Vec<u8>, [seconds, nanos]: [&str; 2], ns: u64) {
     uint_field(out, nanos, ns);
 }
 
-/// Writes `v` as plain JSON (the text a Map value holds for arrays and objects).
-fn plain_json(out: &mut Vec<u8>, v: &Value) {
+/// Writes `v`, `depth` containers deep, as plain JSON (the text a Map value holds for
+/// arrays and objects); containers at [`MAX_DEPTH`] are written empty.
+fn plain_json(out: &mut Vec<u8>, v: &Value, depth: usize) {
+    let room = depth < MAX_DEPTH;
     match v {
         Value::Str(s) => json::string(out, cut_chars(s, MAX_STRING_CHARS)),
         Value::Int(i) => json::int(out, *i),
@@ -114,24 +116,26 @@ fn plain_json(out: &mut Vec<u8>, v: &Value) {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Array(vs) => {
             out.push(b'[');
-            for (i, v) in vs.clone().enumerate() {
+            let values = vs.clone().take(if room { MAX_ATTRIBUTES } else { 0 });
+            for (i, v) in values.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                plain_json(out, &v);
+                plain_json(out, &v, depth + 1);
             }
             out.push(b']');
         }
         Value::KvList(kvs) => {
             out.push(b'{');
-            each_attribute(&[], kvs.clone(), None, |k, v| {
+            let kvs = if room { kvs.clone() } else { Attrs::empty() };
+            each_attribute(&[], kvs, None, |k, v| {
                 if out.last() != Some(&b'{') {
                     out.push(b',');
                 }
                 json::string(out, k);
                 out.push(b':');
                 if let Attr::Value(v) = v {
-                    plain_json(out, &v);
+                    plain_json(out, &v, depth + 1);
                 }
             });
             out.push(b'}');
@@ -155,7 +159,7 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
             Attr::Value(Value::Str(s)) => json::string(out, cut_chars(s, MAX_STRING_CHARS)),
             Attr::Value(v) => {
                 text.clear();
-                plain_json(&mut text, &v);
+                plain_json(&mut text, &v, 0);
                 json::string(out, std::str::from_utf8(&text).unwrap_or_default());
             }
         }

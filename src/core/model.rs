@@ -387,8 +387,11 @@ pub const MAX_STRING_CHARS: usize = 500;
 pub const MAX_BODY_CHARS: usize = 1000;
 /// Stack traces are cut to this many bytes.
 pub const MAX_STACK_BYTES: usize = 4096;
-/// Attributes per item (fixed ones included).
+/// Attributes per item (fixed ones included), and entries per nested array or list.
 pub const MAX_ATTRIBUTES: usize = 128;
+/// Nesting levels of arrays and key/value lists inside an attribute value. The JS writer
+/// stops there, and each encoder enforces it again: a record is input, not a promise.
+pub const MAX_DEPTH: usize = 4;
 /// Span name of `trackError` spans.
 pub const ERROR_SPAN_NAME: &str = "automagik.error";
 /// Histogram bucket bounds (OpenTelemetry's default explicit bounds).
@@ -700,5 +703,104 @@ mod tests {
         assert_eq!(time_ms_to_ns(1.5), Some(1_500_000));
         assert_eq!(time_ms_to_ns(f64::NAN), None);
         assert_eq!(time_ms_to_ns(-1.0), None);
+    }
+
+    /// A value as compact text, for comparing decoded fixtures.
+    fn render(v: Value) -> String {
+        match v {
+            Value::Str(s) => format!("{s:?}"),
+            Value::Int(i) => format!("{i}i"),
+            Value::Double(d) => format!("{d}d"),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(vs) => format!("[{}]", vs.map(render).collect::<Vec<_>>().join(",")),
+            Value::KvList(kvs) => format!(
+                "{{{}}}",
+                kvs.map(|(k, v)| format!("{k}={}", render(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    #[test]
+    fn records_the_js_writer_produced_decode_as_intended() {
+        let raw = include_bytes!("fixtures/records.bin");
+        let mut decoded = Vec::new();
+        let mut at = 0;
+        while at < raw.len() {
+            let kind = Kind::from_u8(raw[at]).unwrap();
+            let len = u32::from_le_bytes(raw[at + 1..at + 5].try_into().unwrap()) as usize;
+            let body = &raw[at + 5..at + 5 + len];
+            at += 5 + len;
+            let head = match kind {
+                Kind::Event | Kind::Error => Head::Span {
+                    error: kind == Kind::Error,
+                },
+                Kind::Metric => Head::Metric {
+                    kind: MetricKind::Histogram,
+                    value: 1.5,
+                },
+                Kind::Log => Head::Log { severity: 13 },
+            };
+            let (h, n) = head.encode();
+            let rec = [&h[..n], body].concat();
+            let item = Item::decode(&rec).expect("every fixture decodes");
+            assert!(
+                item.time_ns > 1_600_000_000_000_000_000,
+                "a wall-clock time"
+            );
+            let strings = item.strings[..kind.n_strings()].join("|");
+            let attrs = item
+                .attrs
+                .map(|(k, v)| format!("{k}={}", render(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            decoded.push(format!("{strings} :: {attrs}"));
+        }
+        assert_eq!(
+            decoded,
+            [
+                r#"api.request :: endpoint="/v1/users" status=200i duration_ms=45.2d ok=true"#,
+                r#"types :: big="1180591620717411303424" small=-5i nan="NaN" date="1970-01-01T00:00:00.000Z" tags=["a",1i,false] nested={k="v"} map={m=1i}"#,
+                r#"RangeError|boom|RangeError: boom
+    at handler (app.js:1:1) :: order_id="o1""#,
+                r#"string|a thrown string| :: "#,
+                r#"latency :: unit="ms""#,
+                r#"héllo 😀 :: user={id=1i}"#,
+                "deep :: d=[[[[]]]]",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_js_writer_uses_this_layout() {
+        let js = include_str!("../../js/record.js");
+        let constant = |name: &str| -> usize {
+            let line = js
+                .lines()
+                .find(|l| l.starts_with(&format!("const {name} = ")))
+                .unwrap_or_else(|| panic!("js/record.js defines {name}"));
+            line[name.len() + 9..line.len() - 1].parse().unwrap()
+        };
+        let tags = [
+            ("TAG_STR", TAG_STR),
+            ("TAG_INT", TAG_INT),
+            ("TAG_DOUBLE", TAG_DOUBLE),
+            ("TAG_BOOL", TAG_BOOL),
+            ("TAG_ARRAY", TAG_ARRAY),
+            ("TAG_KVLIST", TAG_KVLIST),
+            ("KIND_EVENT", Kind::Event as u8),
+            ("KIND_ERROR", Kind::Error as u8),
+            ("KIND_METRIC", Kind::Metric as u8),
+        ];
+        for (name, value) in tags {
+            assert_eq!(constant(name), usize::from(value), "{name}");
+        }
+        assert_eq!(constant("MAX_ENTRIES"), MAX_ATTRIBUTES);
+        assert_eq!(constant("MAX_DEPTH"), MAX_DEPTH);
+        // JS copies twice as many UTF-16 units as the core keeps characters.
+        assert_eq!(constant("STR_UNITS"), 2 * MAX_STRING_CHARS);
+        assert_eq!(constant("BODY_UNITS"), 2 * MAX_BODY_CHARS);
+        assert_eq!(constant("STACK_UNITS"), MAX_STACK_BYTES);
     }
 }

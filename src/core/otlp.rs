@@ -10,7 +10,7 @@ use super::ids::{hex, span_ids};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
-    ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_BODY_CHARS, MAX_STRING_CHARS,
+    ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STRING_CHARS,
 };
 use super::severity;
 
@@ -142,12 +142,12 @@ fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &
     field(out, "attributes");
     if error {
         let (fixed, n) = item.error_fields();
-        attributes(out, &fixed[..n], item.attrs.clone(), None);
+        attributes(out, &fixed[..n], item.attrs.clone(), None, 0);
         out.extend_from_slice(b",\"status\":{\"code\":2,\"message\":");
         json::string(out, fixed[1].1);
         out.extend_from_slice(b"}}");
     } else {
-        attributes(out, &[], item.attrs.clone(), None);
+        attributes(out, &[], item.attrs.clone(), None, 0);
         out.extend_from_slice(b",\"status\":{\"code\":1}}");
     }
 }
@@ -201,7 +201,7 @@ fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
         json::double(out, value);
     }
     field(out, "attributes");
-    attributes(out, &[], item.attrs.clone(), unit.map(|_| "unit"));
+    attributes(out, &[], item.attrs.clone(), unit.map(|_| "unit"), 0);
     out.extend_from_slice(b"}]");
     match kind {
         MetricKind::Gauge => {}
@@ -225,12 +225,19 @@ fn log(out: &mut Vec<u8>, item: &Item, severity: u8) {
     json::string(out, cut_chars(item.strings[0], MAX_BODY_CHARS));
     out.push(b'}');
     field(out, "attributes");
-    attributes(out, &[], item.attrs.clone(), None);
+    attributes(out, &[], item.attrs.clone(), None, 0);
     out.push(b'}');
 }
 
-/// Writes a KeyValue list (see [`each_attribute`]).
-fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Option<&str>) {
+/// Writes a KeyValue list (see [`each_attribute`]) whose values sit `depth` containers
+/// deep.
+fn attributes(
+    out: &mut Vec<u8>,
+    fixed: &[(&str, &str)],
+    attrs: Attrs,
+    skip: Option<&str>,
+    depth: usize,
+) {
     out.push(b'[');
     let mut first = true;
     each_attribute(fixed, attrs, skip, |k, v| {
@@ -239,7 +246,7 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], attrs: Attrs, skip: Opt
         }
         match v {
             Attr::Fixed(s) => key_string(out, k, s),
-            Attr::Value(v) => key_value(out, k, &v),
+            Attr::Value(v) => key_value(out, k, &v, depth),
         }
     });
     out.push(b']');
@@ -254,15 +261,16 @@ fn key_string(out: &mut Vec<u8>, k: &str, v: &str) {
     out.extend_from_slice(b"}}");
 }
 
-fn key_value(out: &mut Vec<u8>, k: &str, v: &Value) {
+fn key_value(out: &mut Vec<u8>, k: &str, v: &Value, depth: usize) {
     out.extend_from_slice(b"{\"key\":");
     json::string(out, k);
     out.extend_from_slice(b",\"value\":");
-    any_value(out, v);
+    any_value(out, v, depth);
     out.push(b'}');
 }
 
-fn any_value(out: &mut Vec<u8>, v: &Value) {
+/// An AnyValue `depth` containers deep; containers at [`MAX_DEPTH`] are written empty.
+fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize) {
     match v {
         Value::Str(s) => {
             out.extend_from_slice(b"{\"stringValue\":");
@@ -286,17 +294,25 @@ fn any_value(out: &mut Vec<u8>, v: &Value) {
         }
         Value::Array(vs) => {
             out.extend_from_slice(b"{\"arrayValue\":{\"values\":[");
-            for (i, v) in vs.clone().enumerate() {
+            let values = vs
+                .clone()
+                .take(if depth < MAX_DEPTH { MAX_ATTRIBUTES } else { 0 });
+            for (i, v) in values.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                any_value(out, &v);
+                any_value(out, &v, depth + 1);
             }
             out.extend_from_slice(b"]}");
         }
         Value::KvList(kvs) => {
             out.extend_from_slice(b"{\"kvlistValue\":{\"values\":");
-            attributes(out, &[], kvs.clone(), None);
+            let kvs = if depth < MAX_DEPTH {
+                kvs.clone()
+            } else {
+                Attrs::empty()
+            };
+            attributes(out, &[], kvs, None, depth + 1);
             out.push(b'}');
         }
     }
@@ -483,5 +499,28 @@ mod tests {
             "m".repeat(1000)
         )));
         assert!(body.contains("\"observedTimeUnixNano\":\"2000000\""));
+    }
+
+    #[test]
+    fn the_encoder_enforces_the_nesting_limit_itself() {
+        // Six levels of arrays, deeper than the JS writer would ever lay out.
+        let mut deep = V::S("leaf");
+        for _ in 0..6 {
+            deep = V::A(vec![deep]);
+        }
+        let body = encode(&record(SPAN, 1.0, &["deep"], &[("d", deep)]));
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut v =
+            &json["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"][0]["value"];
+        let mut levels = 0;
+        while let Some(values) = v["arrayValue"].get("values") {
+            levels += 1;
+            match values.get(0) {
+                Some(inner) => v = inner,
+                None => break,
+            }
+        }
+        assert_eq!(levels, MAX_DEPTH + 1, "{body}");
+        assert!(!body.contains("leaf"));
     }
 }

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::core::delivery::{Reply, RequestId, Transmit};
-use crate::core::retry::Outcome;
+use crate::core::retry::{no_status, Outcome};
 
 #[wasm_bindgen(module = "/js/transport.js")]
 extern "C" {
@@ -22,10 +22,6 @@ extern "C" {
         keepalive: bool,
     );
 }
-
-/// `status` values of a report that carries no HTTP status (`js/transport.js`).
-const TIMEOUT: f64 = -1.0;
-const REFUSED: f64 = -3.0;
 
 /// The report callback's signature: id, status, retry-after, exception code, rejected,
 /// message.
@@ -77,9 +73,9 @@ fn reply(
             status: status as u16,
             retry_after,
         }
-    } else if status == TIMEOUT {
+    } else if status == no_status::TIMEOUT {
         Outcome::Timeout
-    } else if status == REFUSED {
+    } else if status == no_status::REFUSED {
         Outcome::Refused
     } else {
         Outcome::Network(if message.is_empty() {
