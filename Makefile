@@ -4,7 +4,7 @@
 SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh
 BACKEND ?= otlp
 
-.PHONY: setup pkg demo test test-rust test-node lint bench clean
+.PHONY: setup pkg demo test test-rust test-node lint bench soak clean
 
 setup:
 	@tools/setup.sh
@@ -33,6 +33,10 @@ test: setup lint test-rust test-node
 bench: pkg
 	@tools/bench-setup.sh
 	@OURS_ENTRY=$(CURDIR)/pkg/node.js OURS_PKG=$(CURDIR)/pkg node bench/run.mjs
+
+# About a minute of mixed traffic with injected faults (SOAK_SECONDS to change it).
+soak: pkg
+	node tests/soak.mjs
 
 clean:
 	rm -rf pkg target node_modules .venv bench/node_modules
