@@ -842,9 +842,16 @@ mod tests {
     fn how_many_events_one_unload_budget_holds() {
         // The browser test's event: a name and ~170 bytes of payload, about 200 bytes.
         let fits = |compress: bool| {
-            let mut w = World::new(&[("flushInterval", num(60_000.0)), ("batchSize", num(100_000.0))]);
+            let mut w = World::new(&[
+                ("flushInterval", num(60_000.0)),
+                ("batchSize", num(100_000.0)),
+            ]);
             for i in 0..5000 {
-                let b = body(w.now, &[&format!("unload.{i}")], &[("index", V::I(i)), ("payload", V::S(&"p".repeat(170)))]);
+                let b = body(
+                    w.now,
+                    &[&format!("unload.{i}")],
+                    &[("index", V::I(i)), ("payload", V::S(&"p".repeat(170)))],
+                );
                 w.d.track(w.now, Track::Event, &b);
             }
             w.d.page_hidden(w.now, compress);

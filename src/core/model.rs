@@ -381,6 +381,11 @@ impl<'a> Item<'a> {
     }
 }
 
+/// The time (Unix milliseconds) a body written by `js/record.js` was stamped with.
+pub fn body_time_ms(body: &[u8]) -> Option<f64> {
+    Some(f64::from_le_bytes(body.get(..8)?.try_into().ok()?))
+}
+
 /// Attribute strings are cut to this many characters.
 pub const MAX_STRING_CHARS: usize = 500;
 /// Log bodies are cut to this many characters.

@@ -7,7 +7,7 @@
 //! to dropping (and counting) the item. Every entry point takes the state with
 //! `try_borrow*`, so a host callback that re-enters the client finds it busy, not broken.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
 use crate::core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
 use crate::core::enablement::decide;
-use crate::core::model::{Kind, MetricKind, Signal};
+use crate::core::model::{body_time_ms, Kind, MetricKind, Signal};
 use crate::core::pipeline::Track;
 use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
@@ -211,30 +211,30 @@ impl Shell {
 }
 
 /// Runs `f` on the state with the current time, then carries out what the core decided.
-/// Returns false when the state was busy (a re-entrant call), in which case `f` did not run.
+/// Starts the session first: every caller but a tracking call may send. Returns false
+/// when the state was busy (a re-entrant call), in which case `f` did not run.
 fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
-    drive_with(me, true, f)
-}
-
-/// [`drive`], starting the session first when `sending` (anything but a tracking call).
-fn drive_with(me: &Shared, sending: bool, f: impl FnOnce(&mut Shell, f64)) -> bool {
     let Ok(mut st) = me.try_borrow_mut() else {
         return false;
     };
     let t = now();
-    if sending {
-        st.start_session();
-    }
-    if st.timer_broken {
-        st.core.handle_timeout(t);
-    }
+    st.start_session();
     f(&mut st, t);
-    let settled = st.carry_out(me, t);
+    finish(me, st, t);
+    true
+}
+
+/// Lets time pass where the host's timers failed, carries out the core's actions, then
+/// releases the state and resolves the flushes that settled.
+fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
+    if st.timer_broken {
+        st.core.handle_timeout(now);
+    }
+    let settled = st.carry_out(me, now);
     drop(st);
     for resolve in settled {
         let _ = resolve.call0(&JsValue::UNDEFINED);
     }
-    true
 }
 
 fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
@@ -402,23 +402,30 @@ impl Client {
         b: &JsValue,
         track: impl FnOnce(&mut Stats) -> Option<Track>,
     ) {
-        let ran = drive_with(&self.state, false, |st, now| {
-            if !st.enabled {
-                return;
-            }
-            if st.core.is_shut() {
-                st.core.pipeline.stats.drop(DropReason::AfterShutdown, 1);
-                return;
-            }
-            let queued = track(&mut st.core.pipeline.stats)
-                .and_then(|t| boundary::with_body(kind, a, b, |body| st.core.track(now, t, body)));
-            if queued.is_none() {
-                st.core.pipeline.stats.drop(DropReason::Invalid, 1);
-            }
-        });
-        if !ran {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
             self.reentrant.set(self.reentrant.get() + 1);
+            return;
+        };
+        if !st.enabled {
+            return;
         }
+        if st.core.is_shut() {
+            st.core.pipeline.stats.drop(DropReason::AfterShutdown, 1);
+            return;
+        }
+        // The record carries the wall-clock time JS stamped it with: no second clock read.
+        let mut at = None;
+        let queued = track(&mut st.core.pipeline.stats).and_then(|t| {
+            boundary::with_body(kind, a, b, |body| {
+                let time = body_time_ms(body).unwrap_or_else(now);
+                at = Some(time);
+                st.core.track(time, t, body)
+            })
+        });
+        if queued.is_none() {
+            st.core.pipeline.stats.drop(DropReason::Invalid, 1);
+        }
+        finish(&self.state, st, at.unwrap_or_else(now));
     }
 
     /// Tracks an event (a span). Never throws.
