@@ -657,33 +657,31 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_in_seconds_and_as_a_date() {
-        let mut w = World::new(&[("retryBackoffBase", num(10.0))]);
-        w.event("e");
-        w.flush();
-        let id = w.take_sent()[0].id;
-        w.answer(
-            id,
-            Outcome::Status {
-                status: 429,
-                retry_after: Some("3".into()),
-            },
+        // How long the lane waits after `status` with `Retry-After: value`, at `now`.
+        let waits = |now: f64, status: u16, value: &str| {
+            let mut w = World::new(&[("retryBackoffBase", num(10.0)), ("flushInterval", num(0.0))]);
+            w.now = now;
+            w.event("e");
+            w.flush();
+            let id = w.take_sent()[0].id;
+            let retry_after = Some(value.into());
+            w.answer(
+                id,
+                Outcome::Status {
+                    status,
+                    retry_after,
+                },
+            );
+            let waited = w.wake();
+            assert_eq!(w.take_sent().len(), 1, "then it retries");
+            waited
+        };
+        assert_eq!(waits(1_000_000.0, 429, "3"), 3000.0);
+        // 1994-11-06 08:49:37 GMT, told to come back at 08:49:44.
+        assert_eq!(
+            waits(784_111_777_000.0, 503, "Sun, 06 Nov 1994 08:49:44 GMT"),
+            7000.0
         );
-        assert_eq!(w.wake(), 3000.0);
-        w.take_sent();
-        let mut w = World::new(&[("retryBackoffBase", num(10.0)), ("flushInterval", num(0.0))]);
-        w.now = 784_111_777_000.0; // 1994-11-06 08:49:37 GMT
-        w.event("e");
-        w.flush();
-        let id = w.take_sent()[0].id;
-        w.answer(
-            id,
-            Outcome::Status {
-                status: 503,
-                retry_after: Some("Sun, 06 Nov 1994 08:49:44 GMT".into()),
-            },
-        );
-        assert_eq!(w.wake(), 7000.0);
-        assert_eq!(w.take_sent().len(), 1);
     }
 
     #[test]
