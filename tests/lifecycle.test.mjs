@@ -2,12 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutomagikTelemetry } from '../pkg/node.js';
 import { startReceiver } from './support/receiver.mjs';
+import { installPacked } from './support/packed.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 let rx;
@@ -83,14 +82,10 @@ test('a script that tracks, awaits flush() and ends exits on its own with everyt
 });
 
 test('the packed tarball installs into an empty folder and imports with no init()', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'automagik-pack-'));
+  const app = installPacked();
   try {
-    execFileSync('npm', ['pack', '--silent', '--pack-destination', dir, join(root, 'pkg')], { stdio: 'pipe' });
-    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-    writeFileSync(join(dir, 'package.json'), '{"name":"consumer","private":true,"type":"module"}');
-    execFileSync('npm', ['install', '--silent', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: dir, stdio: 'pipe' });
-    writeFileSync(
-      join(dir, 'main.mjs'),
+    app.write(
+      'main.mjs',
       `import { AutomagikTelemetry, MetricType, LogSeverity, StandardEvents, VERSION } from '@automagik/telemetry';
        const t = new AutomagikTelemetry({ projectName: 'consumer', version: '1', endpoint: ${JSON.stringify(rx.url)}, enabled: true });
        t.trackEvent(StandardEvents.FEATURE_USED, { feature: 'pack' });
@@ -99,9 +94,9 @@ test('the packed tarball installs into an empty folder and imports with no init(
        await t.flush();
        console.log(VERSION, t.getStatus().sent.items);`,
     );
-    const out = execFileSync(process.execPath, ['main.mjs'], { cwd: dir }).toString().trim();
+    const out = execFileSync(process.execPath, ['main.mjs'], { cwd: app.dir }).toString().trim();
     assert.match(out, /^\d+\.\d+\.\d+ 3$/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    app.remove();
   }
 });
