@@ -9,6 +9,18 @@ import { startReceiver } from './support/receiver.mjs';
 import { installPacked, devBin } from './support/packed.mjs';
 import { EVENTS, trackFlushEnd, run, delivered } from './support/scripts.mjs';
 
+// Deno's sanitizers (opt-in since Deno 2) fail a test that leaves a timer, a fetch or an
+// unconsumed response body behind.
+const SANITIZED = `import { AutomagikTelemetry } from 'npm:@automagik/telemetry';
+Deno.test({ name: 'flush() leaves nothing open', sanitizeOps: true, sanitizeResources: true }, async () => {
+  const t = new AutomagikTelemetry({ projectName: 'sanitized', version: '1', endpoint: Deno.args[0], enabled: true, flushInterval: 0, batchSize: 10 });
+  for (let i = 0; i < 45; i++) t.trackEvent('sanitized.event', { i });
+  t.trackMetric('sanitized.metric', 1);
+  t.trackLog('sanitized.log');
+  await t.flush();
+});
+`;
+
 const deno = devBin('deno');
 const denoVersion = execFileSync(deno, ['--version']).toString().match(/^deno (\S+)/)[1];
 let rx, app, env;
@@ -16,6 +28,7 @@ before(async () => {
   rx = await startReceiver();
   app = installPacked('automagik-deno-');
   app.write('main.mjs', trackFlushEnd('npm:@automagik/telemetry', rx.url));
+  app.write('sanitized_test.mjs', SANITIZED);
   // Variables that would turn telemetry off if they were read without permission.
   env = { PATH: process.env.PATH, DENO_DIR: join(app.dir, '.deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', CI: 'true', AUTOMAGIK_TELEMETRY_ENABLED: 'false' };
 });
@@ -61,4 +74,12 @@ test('variables granted by --allow-env are read', async () => {
   assert.equal(on.status, 0, on.stderr);
   assert.equal(on.last.enabled, true, 'the variable beats CI, which stays unreadable');
   assert.equal((await delivered(rx)).resource['deployment.environment.name'], 'staging');
+});
+
+test('under deno test, flush() leaves no timer, request or response body open', async () => {
+  const res = run(deno, ['test', `--allow-net=127.0.0.1:${rx.port}`, 'sanitized_test.mjs', '--', rx.url], { cwd: app.dir, env });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /ok \| 1 passed/);
+  const reqs = await rx.validRequests();
+  assert.equal(reqs.reduce((n, r) => n + r.item_count, 0), 47);
 });

@@ -35,7 +35,15 @@ export function run(command, args, { cwd, env, tty = false }) {
   const [cmd, argv] = tty ? ['script', ['-qec', [command, ...args].map(shellQuote).join(' '), '/dev/null']] : [command, args];
   const res = spawnSync(cmd, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   const stdout = res.stdout.toString().replace(/\r/g, '');
-  return { status: res.status, signal: res.signal, stdout, stderr: res.stderr.toString(), last: JSON.parse(stdout.trim().split('\n').at(-1) || 'null') };
+  return {
+    status: res.status,
+    stdout,
+    stderr: res.stderr.toString(),
+    /** The last line of stdout, parsed as JSON. */
+    get last() {
+      return JSON.parse(stdout.trim().split('\n').at(-1) || 'null');
+    },
+  };
 }
 
 const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
