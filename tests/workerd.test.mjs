@@ -15,7 +15,8 @@ import { installPacked } from './support/packed.mjs';
 
 // The Worker as a user writes it. `/track?req=R&n=N` tracks N events, yielding to other
 // requests every 5, then flushes under waitUntil; once that flush resolves it reports to
-// MARKER (when bound) so the test can check what had arrived by then.
+// MARKER (when bound) so the test can check what had arrived by then. `/bodies` counts
+// the collector's responses whose body was left unread.
 const WORKER = `
 import { env } from 'cloudflare:workers';
 import { AutomagikTelemetry } from '@automagik/telemetry';
@@ -31,9 +32,19 @@ const telemetry = new AutomagikTelemetry({
   env,
 });
 
+// The responses the SDK receives from the collector, kept to check it reads every body.
+const responses = [];
+const fetchFromGlobal = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const res = await fetchFromGlobal(input, init);
+  if (env.OTLP_ENDPOINT && String(input).startsWith(env.OTLP_ENDPOINT)) responses.push(res);
+  return res;
+};
+
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
+    if (url.pathname === '/bodies') return Response.json({ received: responses.length, unread: responses.filter((r) => !r.bodyUsed).length });
     const req = Number(url.searchParams.get('req'));
     const n = Number(url.searchParams.get('n'));
     for (let i = 0; i < n; i++) {
@@ -160,6 +171,8 @@ test('a module-scope client serves concurrent requests; each waitUntil(flush()) 
     const order = spans.filter((s) => attrs(s.attributes).req.intValue === String(r)).map((s) => Number(attrs(s.attributes).i.intValue));
     assert.deepEqual(order, [...Array(EVENTS).keys()], `request ${r}: events in tracking order`);
   }
+  const bodies = await (await mf.dispatchFetch('http://worker.test/bodies')).json();
+  assert.deepEqual(bodies, { received: (await rx.requests()).length, unread: 0 }, 'every response body was read');
   assert.doesNotMatch(runtimeLog, /different request|stalled|Uncaught|Disallowed|Error/i, 'workerd logged no warning');
 });
 
