@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently and quickly on a second run:
 # the wasm32 target, the wasm-bindgen CLI matching the crate's pinned version, npm build
-# tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core), the Python
-# venv of the test receiver, and Debian's chromium for the browser tests.
+# tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core, and the edge
+# runtimes: workerd via miniflare, deno, bun), the Python venv of the test receiver, Debian's
+# chromium for the browser tests and script(1) for a terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,8 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.stamp ]; then
+missing=$(for f in wasm-opt miniflare esbuild deno bun; do [ -x "node_modules/.bin/$f" ] || echo "$f"; done)
+if [ -n "$missing" ] || [ package-lock.json -nt node_modules/.stamp ]; then
   step "npm ci (build and test tools)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.stamp
@@ -39,4 +41,12 @@ if [ ! -x /usr/bin/chromium ]; then
   sudo=$([ "$(id -u)" = 0 ] || echo sudo)
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation
+fi
+
+# The Deno prompt test runs deno on a terminal made by script(1).
+if ! command -v script >/dev/null; then
+  step "apt-get install bsdutils (script(1), Deno prompt test)"
+  sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bsdutils
 fi
