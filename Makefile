@@ -39,4 +39,4 @@ soak: pkg
 	node tests/soak.mjs
 
 clean:
-	rm -rf pkg target node_modules .venv bench/node_modules
+	rm -rf pkg target node_modules .venv bench/node_modules tests/deno-lts/node_modules

@@ -3,10 +3,10 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startReceiver } from './support/receiver.mjs';
-import { installPacked, devBin } from './support/packed.mjs';
+import { installPacked, devFile } from './support/packed.mjs';
 import { EVENTS, trackFlushEnd, run, delivered } from './support/scripts.mjs';
 
-const bun = devBin('bun');
+const bun = devFile('.bin/bun');
 const bunVersion = execFileSync(bun, ['--version']).toString().trim();
 let rx, app;
 before(async () => {

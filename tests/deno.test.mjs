@@ -3,10 +3,12 @@
 // --allow-read; environment variables are read only where --allow-env already grants them.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { startReceiver } from './support/receiver.mjs';
-import { installPacked, devBin } from './support/packed.mjs';
+import { installPacked, devFile } from './support/packed.mjs';
 import { EVENTS, trackFlushEnd, run, delivered } from './support/scripts.mjs';
 
 // Deno's sanitizers (opt-in since Deno 2) fail a test that leaves a timer, a fetch or an
@@ -21,7 +23,10 @@ Deno.test({ name: 'flush() leaves nothing open', sanitizeOps: true, sanitizeReso
 });
 `;
 
-const deno = devBin('deno');
+// Two Denos: the current release, and 2.5 LTS, which cannot import a wasm module source
+// (installed apart, tests/deno-lts, for linux-x64 only).
+const deno = devFile('.bin/deno');
+const denoLts = fileURLToPath(new URL('./deno-lts/node_modules/@deno/linux-x64-glibc/deno', import.meta.url));
 const denoVersion = execFileSync(deno, ['--version']).toString().match(/^deno (\S+)/)[1];
 let rx, app, env;
 before(async () => {
@@ -82,4 +87,18 @@ test('under deno test, flush() leaves no timer, request or response body open', 
   assert.match(res.stdout, /ok \| 1 passed/);
   const reqs = await rx.validRequests();
   assert.equal(reqs.reduce((n, r) => n + r.item_count, 0), 47);
+});
+
+const ltsSkip = !existsSync(denoLts) && 'Deno 2.5 LTS is installed on linux-x64 only';
+test('Deno 2.5 LTS, which cannot import a wasm module source, needs read access to the package only', { skip: ltsSkip }, async () => {
+  const script = (read) => run(denoLts, ['run', `--allow-net=127.0.0.1:${rx.port}`, ...read, 'main.mjs'], { cwd: app.dir, env });
+  const denied = script([]);
+  assert.notEqual(denied.status, 0);
+  assert.match(denied.stderr, /Requires read access to ".*automagik_telemetry_bg\.wasm"/);
+  const res = script(['--allow-read=node_modules/@automagik/telemetry']);
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stderr, '');
+  const got = await delivered(rx);
+  assert.equal(got.spans.length, EVENTS + 1);
+  assert.match(got.resource['process.runtime.version'], /^2\.5\./);
 });

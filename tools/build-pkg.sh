@@ -20,7 +20,7 @@ node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-reference-types --enable-multivalue --enable-mutable-globals \
   pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
-cp js/package/node.js js/package/browser.js js/package/deno.js js/package/workerd.js js/package/index.d.ts pkg/
+cp js/package/node.js js/package/browser.js js/package/deno.js js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
 sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
 # Every shipped module minified in place (ESM kept, no bundling: each entry still imports
 # the shared glue): 44 KB -> 25 KB raw. Identifiers are not renamed, so that stack traces

@@ -2,7 +2,7 @@
 # Installs what building and testing need, idempotently and quickly on a second run:
 # the wasm32 target, the wasm-bindgen CLI matching the crate's pinned version, npm build
 # tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core, and the edge
-# runtimes: workerd via miniflare, deno, bun), the Python venv of the test receiver, Debian's
+# runtimes: workerd via miniflare, deno and Deno 2.5 LTS, bun), the Python venv of the test receiver, Debian's
 # chromium for the browser tests and script(1) for a terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,15 @@ if [ -n "$missing" ] || [ package-lock.json -nt node_modules/.stamp ]; then
   step "npm ci (build and test tools)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.stamp
+fi
+
+# Deno 2.5 LTS (for linux-x64, its only platform package on the registry), in a tree of
+# its own: the Deno entry's fallback for Deno without source-phase wasm imports.
+lts=tests/deno-lts
+if [ "$lts/package.json" -nt "$lts/node_modules/.stamp" ] || [ "$lts/package-lock.json" -nt "$lts/node_modules/.stamp" ]; then
+  step "npm ci (Deno 2.5 LTS)"
+  npm ci --prefix "$lts" --no-audit --no-fund --loglevel=error
+  touch "$lts/node_modules/.stamp"
 fi
 
 if [ ! -x .venv/bin/python ] || [ tests/support/requirements.txt -nt .venv/.stamp ]; then

@@ -1,10 +1,16 @@
-// Deno entry: the wasm is loaded as a module with a source-phase import (a
-// WebAssembly.Module; the glue supplies its imports), so like any import it needs no
-// --allow-read, and it is instantiated before any export is usable.
-import source wasmModule from './automagik_telemetry_bg.wasm';
+// Deno entry: instantiates the wasm before any export is usable. Deno ≥ 2.6 loads it as a
+// module (deno_wasm.js), which like any import needs no --allow-read; older Deno (2.5
+// LTS) cannot parse that import, and reads the file instead.
 import { initSync } from './automagik_telemetry.js';
 
-initSync({ module: wasmModule });
+const module = await import('./deno_wasm.js').then(
+  (m) => m.default,
+  (e) => {
+    if (!(e instanceof SyntaxError)) throw e;
+    return Deno.readFile(new URL('./automagik_telemetry_bg.wasm', import.meta.url));
+  },
+);
+initSync({ module });
 
 export { AutomagikTelemetry, LogSeverity } from './automagik_telemetry.js';
 export { MetricType, StandardEvents, VERSION } from './constants.js';

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A binary installed by the dev dependencies (`node_modules/.bin/<name>`). */
-export const devBin = (name) => join(root, 'node_modules/.bin', name);
+/** A file installed by the dev dependencies, e.g. a runtime's binary: `node_modules/<path>`. */
+export const devFile = (path) => join(root, 'node_modules', path);
 
 /**
  * Packs pkg/ and installs the tarball into a new temporary ESM project. Returns its
