@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently and quickly on a second run:
 # the wasm32 target, the wasm-bindgen CLI matching the crate's pinned version, npm build
-# tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core, and the edge
-# runtimes: workerd via miniflare, deno and Deno 2.5 LTS, bun), the Python venv of the test receiver, Debian's
-# chromium for the browser tests and script(1) for a terminal.
+# tools (binaryen's wasm-opt), test tools (bundlers, TypeScript, playwright-core, the edge
+# runtimes: workerd via miniflare, deno, Deno 2.5 LTS, bun), the Python venv of the test
+# receiver, Debian's chromium for the browser tests and script(1) for a terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
