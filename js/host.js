@@ -19,6 +19,9 @@ function describeRuntime(g) {
   if (typeof g.navigator === 'object' && g.navigator.userAgent === 'Cloudflare-Workers') {
     return 'workerd\n\n\n';
   }
+  if (typeof g.Bun === 'object' && g.process && g.process.versions && g.process.versions.bun) {
+    return ['bun', g.process.versions.bun, g.process.platform || '', ''].join('\n');
+  }
   if (typeof g.process === 'object' && g.process.versions && g.process.versions.node) {
     return ['node', g.process.versions.node, g.process.platform || '', ''].join('\n');
   }

@@ -107,12 +107,21 @@ export interface Status {
   maxQueueBytes: number;
   inFlight: number;
   sent: { requests: number; items: number; bytes: number };
-  dropped: { queueFull: number; rejected: number; invalid: number; failed: number };
+  /** Items dropped, by reason: the queue bound, a partial success, invalid input, a
+   * non-retryable failure, tracking after `shutdown()`, a call re-entering the client. */
+  dropped: {
+    queueFull: number;
+    rejected: number;
+    invalid: number;
+    failed: number;
+    afterShutdown: number;
+    reentrant: number;
+  };
   /** Unknown metric types and severities that fell back to gauge and INFO. */
   coerced: { metricType: number; logSeverity: number };
   retries: number;
   lastError: string | null;
-  /** `browser`, `workerd`, `deno` or `node`. */
+  /** `browser`, `workerd`, `deno`, `bun` or `node`. */
   runtime: string;
 }
 
@@ -138,8 +147,15 @@ export declare class AutomagikTelemetry {
   trackMetricAsync(name: string, value: number, type?: MetricType | string, attributes?: Record<string, unknown>): Promise<void>;
   trackLogAsync(message: string, severity?: LogSeverity | string, attributes?: Record<string, unknown>): Promise<void>;
   trackErrorAsync(error: unknown, context?: Record<string, unknown>): Promise<void>;
-  /** Resolves when every queued item was delivered, dropped, or re-queued after a failure. */
+  /**
+   * Resolves when every item queued before the call was delivered, dropped, or re-queued
+   * after a failure. Never rejects, and always settles: items tracked meanwhile wait for
+   * the next flush.
+   */
   flush(): Promise<void>;
+  /** A last flush, then the timer and page listeners are released; later tracking calls
+   * are ignored and counted in `dropped.afterShutdown`. */
+  shutdown(): Promise<void>;
   /** Explicit consent: clears a persisted opt-out and turns collection on. */
   enable(): void;
   /** Stops collecting at once; resolves after pending items are flushed. */
