@@ -117,23 +117,31 @@ test('throwing timers cost no item, show in lastError, and the timer recovers', 
   assert.deepEqual(await names(), ['no-timers', 'timer-again'], 'both went with the timer, no flush() needed');
 });
 
-test('a monotonic clock that lags the wall clock by an hour does not move timestamps', async () => {
-  const before = BigInt(Date.now()) * 1_000_000n;
-  const out = await script(
-    `const real = performance.now.bind(performance);
-     performance.now = () => real() - 3_600_000;`,
-    `const t = new AutomagikTelemetry(${JSON.stringify(config())});
-     for (let i = 0; i < 20; i++) t.trackEvent('lagging', { i });
-     await t.flush();
-     console.log(JSON.stringify(t.getStatus().sent));`,
-  );
-  const after = BigInt(Date.now() + 1) * 1_000_000n;
-  assert.equal(out.items, 20);
-  for (const s of (await rx.validRequests()).flatMap(items)) {
-    const at = BigInt(s.startTimeUnixNano);
-    assert.ok(at >= before && at <= after, `${s.startTimeUnixNano} is within the wall-clock window`);
-  }
-});
+// Each case breaks performance.now() while the items are tracked (Node's own fetch needs
+// it afterwards, to send them).
+for (const [clock, broken] of [
+  ['a monotonic clock that lags the wall clock by an hour', '() => real() - 3_600_000'],
+  ['a performance.now that throws', "() => { throw new Error('no clock'); }"],
+]) {
+  test(`${clock} does not move timestamps off the wall clock`, async () => {
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const out = await script(
+      'const real = performance.now.bind(performance);',
+      `const t = new AutomagikTelemetry(${JSON.stringify(config())});
+       performance.now = ${broken};
+       for (let i = 0; i < 20; i++) t.trackEvent('clock', { i });
+       performance.now = real;
+       await t.flush();
+       console.log(JSON.stringify(t.getStatus().sent));`,
+    );
+    const after = BigInt(Date.now() + 1) * 1_000_000n;
+    assert.equal(out.items, 20);
+    for (const s of (await rx.validRequests()).flatMap(items)) {
+      const at = BigInt(s.startTimeUnixNano);
+      assert.ok(at >= before && at <= after, `${s.startTimeUnixNano} is within the wall-clock window`);
+    }
+  });
+}
 
 test('flush() settles promptly under steady traffic with a slow collector', async () => {
   await rx.script([], { status: 200, delay_ms: 30 });

@@ -861,4 +861,30 @@ mod tests {
         assert!(gzip >= 500, "{gzip}");
         assert!(plain < gzip);
     }
+
+    #[test]
+    fn a_partial_success_message_is_redacted_like_every_error() {
+        let mut w = World::new(&[
+            ("backend", Raw::Str("clickhouse".into())),
+            ("clickhousePassword", Raw::Str("hunter2".into())),
+        ]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        let reply = Reply {
+            outcome: Outcome::Status {
+                status: 200,
+                retry_after: None,
+            },
+            rejected: 1,
+            message: "rejected for user default:hunter2".into(),
+            exception_code: None,
+        };
+        w.d.reply(w.now, id, reply);
+        let error = w.d.pipeline.stats.last_error.clone().unwrap();
+        assert_eq!(
+            error,
+            "partial success, 1 rejected: rejected for user default:***"
+        );
+    }
 }
