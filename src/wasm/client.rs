@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
+use js_sys::{Function, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
@@ -22,6 +22,7 @@ use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
 
 use super::lifecycle::PageListeners;
+use super::plain::Status;
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
@@ -285,7 +286,7 @@ fn raw(v: &JsValue) -> Raw {
     } else if let Some(s) = v.as_string() {
         Raw::Str(s)
     } else {
-        Raw::Other(v.js_typeof().as_string().unwrap_or_default())
+        Raw::Other(type_of(v))
     }
 }
 
@@ -293,28 +294,19 @@ fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     Reflect::get(target, &JsValue::from_str(key))
 }
 
+fn type_of(v: &JsValue) -> String {
+    v.js_typeof().as_string().unwrap_or_default()
+}
+
+fn type_error(parts: &[&str]) -> JsValue {
+    TypeError::new(&parts.concat()).into()
+}
+
 fn config_error(e: ConfigError) -> JsValue {
     match e.kind {
         ErrorKind::Type => TypeError::new(&e.message).into(),
         ErrorKind::Range => RangeError::new(&e.message).into(),
     }
-}
-
-/// Builds a plain object from `(key, value)` pairs.
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o.into()
-}
-
-fn num(n: impl Into<f64>) -> JsValue {
-    JsValue::from_f64(n.into())
-}
-
-fn text(s: &str) -> JsValue {
-    JsValue::from_str(s)
 }
 
 fn resolved() -> Promise {
@@ -337,11 +329,10 @@ impl Client {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Client, JsValue> {
         if !config.is_object() {
-            let msg = format!(
-                "AutomagikTelemetry: expected a configuration object such as {{ projectName: 'my-app', version: '1.0.0' }}, received {}",
-                config.js_typeof().as_string().unwrap_or_default()
-            );
-            return Err(TypeError::new(&msg).into());
+            return Err(type_error(&[
+                "AutomagikTelemetry: expected a configuration object such as { projectName: 'my-app', version: '1.0.0' }, received ",
+                &type_of(&config),
+            ]));
         }
         let parsed = Config::parse(&mut |name| {
             get(&config, name).map_or_else(|_| Raw::Other("a throwing getter".into()), |v| raw(&v))
@@ -349,11 +340,10 @@ impl Client {
         .map_err(config_error)?;
         let env = get(&config, "env").unwrap_or(JsValue::UNDEFINED);
         if !(env.is_undefined() || env.is_null() || env.is_object()) {
-            let msg = format!(
-                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received a value of type {}",
-                env.js_typeof().as_string().unwrap_or_default()
-            );
-            return Err(TypeError::new(&msg).into());
+            return Err(type_error(&[
+                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received a value of type ",
+                &type_of(&env),
+            ]));
         }
         let env = if env.is_null() {
             JsValue::UNDEFINED
@@ -562,82 +552,56 @@ impl Client {
         if let Ok(mut st) = self.state.try_borrow_mut() {
             st.start_session(); // the ids a status shows exist once something was tracked
         }
+        let mut out = Status::default();
         let Ok(st) = self.state.try_borrow() else {
-            return object(&[]);
+            return out.build();
         };
         let p = &st.core.pipeline;
         let c = &p.config;
         let s = &p.stats;
         let id = p.identity();
         let clickhouse = c.backend == Backend::ClickHouse;
-        let opt = |v: Option<&String>| v.map_or(JsValue::NULL, |v| text(v));
-        let queued = |sig| num(p.queued(sig) as f64);
-        object(&[
-            ("enabled", JsValue::from_bool(st.enabled)),
-            ("userId", opt(id.map(|i| &i.user_id))),
-            ("sessionId", opt(id.map(|i| &i.session_id))),
-            ("projectName", text(&c.project_name)),
-            ("projectVersion", text(&c.version)),
-            (
-                "backend",
-                text(if clickhouse { "clickhouse" } else { "otlp" }),
-            ),
-            (
-                "endpoint",
-                text(if clickhouse {
-                    &c.clickhouse.endpoint
-                } else {
-                    &c.traces_endpoint
-                }),
-            ),
-            ("metricsEndpoint", text(&c.metrics_endpoint)),
-            ("logsEndpoint", text(&c.logs_endpoint)),
-            ("verbose", JsValue::from_bool(c.verbose)),
-            ("batchSize", num(c.batch_size)),
-            (
-                "queueSize",
-                num(Signal::ALL.iter().map(|s| p.queued(*s)).sum::<usize>() as f64),
-            ),
-            (
-                "queueSizes",
-                object(&[
-                    ("traces", queued(Signal::Traces)),
-                    ("metrics", queued(Signal::Metrics)),
-                    ("logs", queued(Signal::Logs)),
-                ]),
-            ),
-            ("queuedBytes", num(p.queued_bytes() as f64)),
-            ("maxQueueBytes", num(c.max_queue_bytes)),
-            ("inFlight", num(st.core.in_flight() as f64)),
-            (
-                "sent",
-                object(&[
-                    ("requests", num(s.sent_requests as f64)),
-                    ("items", num(s.sent_items as f64)),
-                    ("bytes", num(s.sent_bytes as f64)),
-                ]),
-            ),
-            (
-                "dropped",
-                object(&[
-                    ("queueFull", num(s.dropped_queue_full as f64)),
-                    ("rejected", num(s.dropped_rejected as f64)),
-                    ("invalid", num(s.dropped_invalid as f64)),
-                    ("failed", num(s.dropped_failed as f64)),
-                    ("afterShutdown", num(s.dropped_after_shutdown as f64)),
-                    ("reentrant", num(self.reentrant.get() as f64)),
-                ]),
-            ),
-            (
-                "coerced",
-                object(&[
-                    ("metricType", num(s.coerced_metric_type as f64)),
-                    ("logSeverity", num(s.coerced_severity as f64)),
-                ]),
-            ),
-            ("retries", num(s.retries as f64)),
-            ("lastError", opt(s.last_error.as_ref())),
-            ("runtime", text(&st.runtime)),
-        ])
+        let queued = |sig| p.queued(sig) as f64;
+        out.flag(st.enabled)
+            .text(id.map(|i| i.user_id.as_str()))
+            .text(id.map(|i| i.session_id.as_str()))
+            .text(Some(&c.project_name))
+            .text(Some(&c.version))
+            .text(Some(if clickhouse { "clickhouse" } else { "otlp" }))
+            .text(Some(if clickhouse {
+                &c.clickhouse.endpoint
+            } else {
+                &c.traces_endpoint
+            }))
+            .text(Some(&c.metrics_endpoint))
+            .text(Some(&c.logs_endpoint))
+            .flag(c.verbose)
+            .num(c.batch_size.into())
+            .num(Signal::ALL.iter().map(|s| queued(*s)).sum())
+            .num(queued(Signal::Traces))
+            .num(queued(Signal::Metrics))
+            .num(queued(Signal::Logs))
+            .num(p.queued_bytes() as f64)
+            .num(c.max_queue_bytes.into())
+            .num(st.core.in_flight() as f64);
+        for n in [
+            s.sent_requests,
+            s.sent_items,
+            s.sent_bytes,
+            s.dropped_queue_full,
+            s.dropped_rejected,
+            s.dropped_invalid,
+            s.dropped_failed,
+            s.dropped_after_shutdown,
+            self.reentrant.get(),
+            s.coerced_metric_type,
+            s.coerced_severity,
+            s.retries,
+        ] {
+            out.num(n as f64);
+        }
+        out.text(s.last_error.as_deref())
+            .text(Some(&st.runtime))
+            .build()
     }
 }
