@@ -1,4 +1,14 @@
-// The status object in one crossing, instead of one wasm import call per property.
+// The status object in one crossing, instead of one wasm import call per property, and
+// flush promises without a wasm closure for their executor.
+
+/** A pending promise and its resolver. */
+export function defer() {
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 /**
  * The `getStatus()` object from `n`, the fields in order (numbers; booleans as 0 or 1;

@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, RangeError, Reflect, TypeError};
+use js_sys::{Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
@@ -22,7 +22,7 @@ use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
 
 use super::lifecycle::PageListeners;
-use super::plain::Status;
+use super::plain::{self, Deferred, Status};
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
@@ -49,8 +49,7 @@ pub enum LogSeverity {
 /// A `flush()` whose promise is not settled yet.
 struct Waiter {
     id: FlushId,
-    promise: Promise,
-    resolve: Function,
+    deferred: Deferred,
 }
 
 /// The client's state: the delivery core plus the JS resources that carry it out.
@@ -144,7 +143,7 @@ impl Shell {
 
     /// Carries out the core's actions and re-arms the timer; returns the flushes to
     /// resolve once the state is released.
-    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Function> {
+    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Deferred> {
         let mut settled = Vec::new();
         while let Some(action) = self.core.poll_action() {
             match action {
@@ -165,7 +164,7 @@ impl Shell {
                 }
                 Action::Settle(id) => {
                     if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
-                        settled.push(self.waiters.swap_remove(i).resolve);
+                        settled.push(self.waiters.swap_remove(i).deferred);
                     }
                 }
             }
@@ -233,8 +232,8 @@ fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
     }
     let settled = st.carry_out(me, now);
     drop(st);
-    for resolve in settled {
-        let _ = resolve.call0(&JsValue::UNDEFINED);
+    for flush in settled {
+        flush.resolve();
     }
 }
 
@@ -257,19 +256,12 @@ fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId)
     drive(me, |st, now| {
         let id = start(&mut st.core, now);
         if let Some(w) = st.waiters.iter().find(|w| w.id == id) {
-            out = Some(w.promise.clone());
+            out = Some(w.deferred.promise());
             return;
         }
-        let mut resolve = None;
-        let promise = Promise::new(&mut |res, _| resolve = Some(res));
-        if let Some(resolve) = resolve {
-            out = Some(promise.clone());
-            st.waiters.push(Waiter {
-                id,
-                promise,
-                resolve,
-            });
-        }
+        let deferred = plain::defer();
+        out = Some(deferred.promise());
+        st.waiters.push(Waiter { id, deferred });
     });
     out.unwrap_or_else(resolved)
 }

@@ -1,11 +1,24 @@
-//! Bindings to `js/client.js`: the status object built in one crossing. Every wasm
+//! Bindings to `js/client.js`: the status object built in one crossing (every wasm
 //! import costs glue and every property set a crossing; building it field by field
-//! took ~1 KB of wasm.
+//! took ~1 KB of wasm), and flush promises made without a Rust closure for the
+//! executor.
 
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/client.js")]
 extern "C" {
+    /// A pending promise with its resolver: `{ promise, resolve }`.
+    pub type Deferred;
+    /// A new pending promise.
+    pub fn defer() -> Deferred;
+    /// The promise.
+    #[wasm_bindgen(method, getter)]
+    pub fn promise(this: &Deferred) -> Promise;
+    /// Resolves the promise (with undefined).
+    #[wasm_bindgen(method)]
+    pub fn resolve(this: &Deferred);
+
     #[wasm_bindgen(js_name = status)]
     fn status(numbers: &[f64], text: &str) -> JsValue;
 }
