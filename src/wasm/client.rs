@@ -21,7 +21,7 @@ use crate::core::pipeline::Track;
 use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
 
-use super::lifecycle::PageListeners;
+use super::lifecycle::{PageEvent, PageListeners};
 use super::plain::{self, Deferred, Status};
 use super::timers::Timer;
 use super::transport::Transport;
@@ -94,19 +94,15 @@ impl Shell {
         if config.backend == Backend::ClickHouse && !config.clickhouse.password.is_empty() {
             host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
         }
-        let (hide, show) = (Rc::downgrade(me), Rc::downgrade(me));
-        self.page = PageListeners::listen(
-            move |compress| {
-                if let Some(me) = hide.upgrade() {
-                    drive(&me, |st, now| st.core.page_hidden(now, compress));
-                }
-            },
-            move || {
-                if let Some(me) = show.upgrade() {
-                    drive(&me, |st, now| st.core.page_shown(now));
-                }
-            },
-        );
+        let weak = Rc::downgrade(me);
+        self.page = PageListeners::listen(move |event| {
+            if let Some(me) = weak.upgrade() {
+                drive(&me, |st, now| match event {
+                    PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
+                    PageEvent::Shown => st.core.page_shown(now),
+                });
+            }
+        });
     }
 
     /// Begins the session (identity, random salt) once something was tracked and is
