@@ -13,6 +13,7 @@ rm -rf pkg
 # Every entry hands init its own wasm, so the glue needs no default path (nor a second
 # asset reference for bundlers to resolve).
 wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir pkg --out-name automagik_telemetry "$wasm"
+node tools/abort-panics.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry_bg.wasm
 # The features Rust's wasm32 target emits by default; wasm-opt must know them all (they
 # are given here, so the target_features section can go, as can producers: no runtime
 # reads either).
