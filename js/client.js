@@ -1,5 +1,11 @@
-// The status object in one crossing, instead of one wasm import call per property, and
-// flush promises without a wasm closure for their executor.
+// Plain JS values the client needs, each in one crossing: the status object (instead of
+// one wasm import call per property), flush promises (without a wasm closure for their
+// executor) and the warm-up's sample attributes.
+
+/** Typical tracking attributes, for a warm-up run of the record writer. */
+export function sampleAttributes() {
+  return { status: 200, path: '/' };
+}
 
 /** A pending promise and its resolver. */
 export function defer() {
