@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
-SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh
+SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh tools/abort-panics.mjs
 BACKEND ?= otlp
 
 .PHONY: setup pkg demo test test-rust test-node lint bench soak clean

@@ -3,22 +3,22 @@
 // also come back from the back/forward cache (`pageshow` with `persisted`).
 
 /**
- * Calls `onHide(compress)` when the page is hidden and `onShow()` when it comes back from
- * the back/forward cache. `compress` says whether a keepalive request can carry
- * `Content-Encoding` (a keepalive fetch can; a beacon cannot). Returns a handle for
+ * Calls `on(code)` when the page is hidden (code 1 when a keepalive request can carry
+ * `Content-Encoding`, as a keepalive fetch can; 0 when only a beacon, which cannot, is
+ * left) and `on(2)` when it comes back from the back/forward cache. Returns a handle for
  * `unlistenPage`, or undefined where there is no page.
  */
-export function listenPage(onHide, onShow) {
+export function listenPage(on) {
   try {
     const w = globalThis.window;
     const d = globalThis.document;
     if (!w || !d || typeof w.addEventListener !== 'function') return undefined;
-    const compress = typeof fetch === 'function';
-    const hide = () => call(onHide, compress);
+    const hidden = typeof fetch === 'function' ? 1 : 0;
+    const hide = () => call(on, hidden);
     const handlers = {
       visibilitychange: () => d.visibilityState === 'hidden' && hide(),
       pagehide: hide,
-      pageshow: (e) => e && e.persisted && call(onShow),
+      pageshow: (e) => e && e.persisted && call(on, 2),
     };
     for (const [type, f] of Object.entries(handlers)) w.addEventListener(type, f, true);
     return { w, handlers };

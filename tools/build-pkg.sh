@@ -13,10 +13,13 @@ rm -rf pkg
 # Every entry hands init its own wasm, so the glue needs no default path (nor a second
 # asset reference for bundlers to resolve).
 wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir pkg --out-name automagik_telemetry "$wasm"
+node tools/abort-panics.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry_bg.wasm
 # The features Rust's wasm32 target emits by default; wasm-opt must know them all (they
 # are given here, so the target_features section can go, as can producers: no runtime
-# reads either).
-node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
+# reads either). A function with one caller is inlined only when small (binaryen size
+# 20; by default, always): a body merged into its caller compresses worse than one of
+# its own (-0.9 KB gzipped; measured from 0 to 100, 20-30 was best).
+node_modules/.bin/wasm-opt -Oz --one-caller-inline-max-function-size=20 --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-reference-types --enable-multivalue --enable-mutable-globals \
   pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm

@@ -34,7 +34,7 @@ impl Raw {
             Raw::Str(s) => {
                 let mut quoted = Vec::new();
                 json::string(&mut quoted, crate::core::model::cut_chars(s, 80));
-                out.push_str(&String::from_utf8_lossy(&quoted));
+                out.push_str(&utf8(quoted));
             }
             Raw::Other(t) => {
                 out.push_str("a value of type ");
@@ -53,8 +53,15 @@ fn number(out: &mut String, n: f64) {
     } else {
         let mut digits = Vec::new();
         json::double(&mut digits, n);
-        out.push_str(&String::from_utf8_lossy(&digits));
+        out.push_str(&utf8(digits));
     }
+}
+
+/// JSON text the writers in [`json`] produced, which is UTF-8 by construction. Not
+/// `from_utf8_lossy`: its replacement machinery is ~1 KB of wasm for a case that
+/// cannot happen.
+fn utf8(text: Vec<u8>) -> String {
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Whether a bad option has the wrong type or a value out of range (JS `TypeError` or

@@ -4,7 +4,7 @@
 use super::model::{Item, Signal};
 
 /// A wire format (OTLP JSON, ClickHouse JSONEachRow).
-pub trait Encoder: std::fmt::Debug {
+pub trait Encoder {
     /// Starts a body for `signal`.
     fn open(&self, signal: Signal, out: &mut Vec<u8>);
     /// Appends one item; `row` is its stable 64-bit key, for formats that give rows ids.

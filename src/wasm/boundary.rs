@@ -8,6 +8,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::model::Kind;
 
+use super::plain;
+
 /// Room for one record body; `js/record.js` stops adding attributes when it is full.
 const SCRATCH_BYTES: usize = 64 * 1024;
 
@@ -54,8 +56,10 @@ pub fn with_body<R>(
 /// that the first tracking call does not pay for compiling this path (JS and wasm both
 /// compile lazily, function by function).
 pub fn warm_up(ingest: impl FnOnce(&[u8])) {
-    let attrs = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&attrs, &"status".into(), &JsValue::from_f64(200.0));
-    let _ = js_sys::Reflect::set(&attrs, &"path".into(), &"/".into());
-    with_body(Kind::Event, &"warm-up".into(), &attrs, ingest);
+    with_body(
+        Kind::Event,
+        &"warm-up".into(),
+        &plain::sample_attributes(),
+        ingest,
+    );
 }

@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
+use js_sys::{Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
@@ -21,7 +21,8 @@ use crate::core::pipeline::Track;
 use crate::core::severity;
 use crate::core::stats::{DropReason, Stats};
 
-use super::lifecycle::PageListeners;
+use super::lifecycle::{PageEvent, PageListeners};
+use super::plain::{self, Deferred, Status};
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
@@ -48,8 +49,7 @@ pub enum LogSeverity {
 /// A `flush()` whose promise is not settled yet.
 struct Waiter {
     id: FlushId,
-    promise: Promise,
-    resolve: Function,
+    deferred: Deferred,
 }
 
 /// The client's state: the delivery core plus the JS resources that carry it out.
@@ -94,19 +94,15 @@ impl Shell {
         if config.backend == Backend::ClickHouse && !config.clickhouse.password.is_empty() {
             host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
         }
-        let (hide, show) = (Rc::downgrade(me), Rc::downgrade(me));
-        self.page = PageListeners::listen(
-            move |compress| {
-                if let Some(me) = hide.upgrade() {
-                    drive(&me, |st, now| st.core.page_hidden(now, compress));
-                }
-            },
-            move || {
-                if let Some(me) = show.upgrade() {
-                    drive(&me, |st, now| st.core.page_shown(now));
-                }
-            },
-        );
+        let weak = Rc::downgrade(me);
+        self.page = PageListeners::listen(move |event| {
+            if let Some(me) = weak.upgrade() {
+                drive(&me, |st, now| match event {
+                    PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
+                    PageEvent::Shown => st.core.page_shown(now),
+                });
+            }
+        });
     }
 
     /// Begins the session (identity, random salt) once something was tracked and is
@@ -143,7 +139,7 @@ impl Shell {
 
     /// Carries out the core's actions and re-arms the timer; returns the flushes to
     /// resolve once the state is released.
-    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Function> {
+    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Deferred> {
         let mut settled = Vec::new();
         while let Some(action) = self.core.poll_action() {
             match action {
@@ -164,7 +160,7 @@ impl Shell {
                 }
                 Action::Settle(id) => {
                     if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
-                        settled.push(self.waiters.swap_remove(i).resolve);
+                        settled.push(self.waiters.swap_remove(i).deferred);
                     }
                 }
             }
@@ -232,8 +228,8 @@ fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
     }
     let settled = st.carry_out(me, now);
     drop(st);
-    for resolve in settled {
-        let _ = resolve.call0(&JsValue::UNDEFINED);
+    for flush in settled {
+        flush.resolve();
     }
 }
 
@@ -256,19 +252,12 @@ fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId)
     drive(me, |st, now| {
         let id = start(&mut st.core, now);
         if let Some(w) = st.waiters.iter().find(|w| w.id == id) {
-            out = Some(w.promise.clone());
+            out = Some(w.deferred.promise());
             return;
         }
-        let mut resolve = None;
-        let promise = Promise::new(&mut |res, _| resolve = Some(res));
-        if let Some(resolve) = resolve {
-            out = Some(promise.clone());
-            st.waiters.push(Waiter {
-                id,
-                promise,
-                resolve,
-            });
-        }
+        let deferred = plain::defer();
+        out = Some(deferred.promise());
+        st.waiters.push(Waiter { id, deferred });
     });
     out.unwrap_or_else(resolved)
 }
@@ -285,7 +274,7 @@ fn raw(v: &JsValue) -> Raw {
     } else if let Some(s) = v.as_string() {
         Raw::Str(s)
     } else {
-        Raw::Other(v.js_typeof().as_string().unwrap_or_default())
+        Raw::Other(type_of(v))
     }
 }
 
@@ -293,28 +282,19 @@ fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
     Reflect::get(target, &JsValue::from_str(key))
 }
 
+fn type_of(v: &JsValue) -> String {
+    v.js_typeof().as_string().unwrap_or_default()
+}
+
+fn type_error(parts: &[&str]) -> JsValue {
+    TypeError::new(&parts.concat()).into()
+}
+
 fn config_error(e: ConfigError) -> JsValue {
     match e.kind {
         ErrorKind::Type => TypeError::new(&e.message).into(),
         ErrorKind::Range => RangeError::new(&e.message).into(),
     }
-}
-
-/// Builds a plain object from `(key, value)` pairs.
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o.into()
-}
-
-fn num(n: impl Into<f64>) -> JsValue {
-    JsValue::from_f64(n.into())
-}
-
-fn text(s: &str) -> JsValue {
-    JsValue::from_str(s)
 }
 
 fn resolved() -> Promise {
@@ -337,11 +317,10 @@ impl Client {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Client, JsValue> {
         if !config.is_object() {
-            let msg = format!(
-                "AutomagikTelemetry: expected a configuration object such as {{ projectName: 'my-app', version: '1.0.0' }}, received {}",
-                config.js_typeof().as_string().unwrap_or_default()
-            );
-            return Err(TypeError::new(&msg).into());
+            return Err(type_error(&[
+                "AutomagikTelemetry: expected a configuration object such as { projectName: 'my-app', version: '1.0.0' }, received ",
+                &type_of(&config),
+            ]));
         }
         let parsed = Config::parse(&mut |name| {
             get(&config, name).map_or_else(|_| Raw::Other("a throwing getter".into()), |v| raw(&v))
@@ -349,11 +328,10 @@ impl Client {
         .map_err(config_error)?;
         let env = get(&config, "env").unwrap_or(JsValue::UNDEFINED);
         if !(env.is_undefined() || env.is_null() || env.is_object()) {
-            let msg = format!(
-                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received a value of type {}",
-                env.js_typeof().as_string().unwrap_or_default()
-            );
-            return Err(TypeError::new(&msg).into());
+            return Err(type_error(&[
+                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received a value of type ",
+                &type_of(&env),
+            ]));
         }
         let env = if env.is_null() {
             JsValue::UNDEFINED
@@ -562,82 +540,56 @@ impl Client {
         if let Ok(mut st) = self.state.try_borrow_mut() {
             st.start_session(); // the ids a status shows exist once something was tracked
         }
+        let mut out = Status::default();
         let Ok(st) = self.state.try_borrow() else {
-            return object(&[]);
+            return out.build();
         };
         let p = &st.core.pipeline;
         let c = &p.config;
         let s = &p.stats;
         let id = p.identity();
         let clickhouse = c.backend == Backend::ClickHouse;
-        let opt = |v: Option<&String>| v.map_or(JsValue::NULL, |v| text(v));
-        let queued = |sig| num(p.queued(sig) as f64);
-        object(&[
-            ("enabled", JsValue::from_bool(st.enabled)),
-            ("userId", opt(id.map(|i| &i.user_id))),
-            ("sessionId", opt(id.map(|i| &i.session_id))),
-            ("projectName", text(&c.project_name)),
-            ("projectVersion", text(&c.version)),
-            (
-                "backend",
-                text(if clickhouse { "clickhouse" } else { "otlp" }),
-            ),
-            (
-                "endpoint",
-                text(if clickhouse {
-                    &c.clickhouse.endpoint
-                } else {
-                    &c.traces_endpoint
-                }),
-            ),
-            ("metricsEndpoint", text(&c.metrics_endpoint)),
-            ("logsEndpoint", text(&c.logs_endpoint)),
-            ("verbose", JsValue::from_bool(c.verbose)),
-            ("batchSize", num(c.batch_size)),
-            (
-                "queueSize",
-                num(Signal::ALL.iter().map(|s| p.queued(*s)).sum::<usize>() as f64),
-            ),
-            (
-                "queueSizes",
-                object(&[
-                    ("traces", queued(Signal::Traces)),
-                    ("metrics", queued(Signal::Metrics)),
-                    ("logs", queued(Signal::Logs)),
-                ]),
-            ),
-            ("queuedBytes", num(p.queued_bytes() as f64)),
-            ("maxQueueBytes", num(c.max_queue_bytes)),
-            ("inFlight", num(st.core.in_flight() as f64)),
-            (
-                "sent",
-                object(&[
-                    ("requests", num(s.sent_requests as f64)),
-                    ("items", num(s.sent_items as f64)),
-                    ("bytes", num(s.sent_bytes as f64)),
-                ]),
-            ),
-            (
-                "dropped",
-                object(&[
-                    ("queueFull", num(s.dropped_queue_full as f64)),
-                    ("rejected", num(s.dropped_rejected as f64)),
-                    ("invalid", num(s.dropped_invalid as f64)),
-                    ("failed", num(s.dropped_failed as f64)),
-                    ("afterShutdown", num(s.dropped_after_shutdown as f64)),
-                    ("reentrant", num(self.reentrant.get() as f64)),
-                ]),
-            ),
-            (
-                "coerced",
-                object(&[
-                    ("metricType", num(s.coerced_metric_type as f64)),
-                    ("logSeverity", num(s.coerced_severity as f64)),
-                ]),
-            ),
-            ("retries", num(s.retries as f64)),
-            ("lastError", opt(s.last_error.as_ref())),
-            ("runtime", text(&st.runtime)),
-        ])
+        let queued = |sig| p.queued(sig) as f64;
+        out.flag(st.enabled)
+            .text(id.map(|i| i.user_id.as_str()))
+            .text(id.map(|i| i.session_id.as_str()))
+            .text(Some(&c.project_name))
+            .text(Some(&c.version))
+            .text(Some(if clickhouse { "clickhouse" } else { "otlp" }))
+            .text(Some(if clickhouse {
+                &c.clickhouse.endpoint
+            } else {
+                &c.traces_endpoint
+            }))
+            .text(Some(&c.metrics_endpoint))
+            .text(Some(&c.logs_endpoint))
+            .flag(c.verbose)
+            .num(c.batch_size.into())
+            .num(Signal::ALL.iter().map(|s| queued(*s)).sum())
+            .num(queued(Signal::Traces))
+            .num(queued(Signal::Metrics))
+            .num(queued(Signal::Logs))
+            .num(p.queued_bytes() as f64)
+            .num(c.max_queue_bytes.into())
+            .num(st.core.in_flight() as f64);
+        for n in [
+            s.sent_requests,
+            s.sent_items,
+            s.sent_bytes,
+            s.dropped_queue_full,
+            s.dropped_rejected,
+            s.dropped_invalid,
+            s.dropped_failed,
+            s.dropped_after_shutdown,
+            self.reentrant.get(),
+            s.coerced_metric_type,
+            s.coerced_severity,
+            s.retries,
+        ] {
+            out.num(n as f64);
+        }
+        out.text(s.last_error.as_deref())
+            .text(Some(&st.runtime))
+            .build()
     }
 }

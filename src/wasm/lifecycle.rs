@@ -1,39 +1,55 @@
-//! Bindings to `js/lifecycle.js`: a browser page's hide and show events, with listener
-//! closures owned here and removed on `Drop`.
+//! Bindings to `js/lifecycle.js`: a browser page's hide and show events, with the
+//! listener closure owned here and removed on `Drop`.
 
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/lifecycle.js")]
 extern "C" {
     #[wasm_bindgen(js_name = listenPage)]
-    fn listen_page(on_hide: &JsValue, on_show: &JsValue) -> JsValue;
+    fn listen_page(on_event: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = unlistenPage)]
     fn unlisten_page(handle: &JsValue);
+}
+
+/// The codes `js/lifecycle.js` reports (one closure type for all: each type of closure
+/// costs its own invoke shim in the wasm and the glue).
+const HIDDEN: u32 = 0;
+const HIDDEN_COMPRESS: u32 = 1;
+
+/// What happened to the page.
+pub enum PageEvent {
+    /// Hidden, maybe for good; `compress` says whether keepalive requests may be gzipped.
+    Hidden {
+        /// A keepalive request can carry `Content-Encoding` (a fetch; a beacon cannot).
+        compress: bool,
+    },
+    /// Back from the back/forward cache.
+    Shown,
 }
 
 /// Page lifecycle listeners; dropping them removes them.
 pub struct PageListeners {
     handle: JsValue,
-    _on_hide: Closure<dyn FnMut(bool)>,
-    _on_show: Closure<dyn FnMut()>,
+    _on_event: Closure<dyn FnMut(u32)>,
 }
 
 impl PageListeners {
-    /// Listens where there is a page: `on_hide(compress)` when it is hidden (`compress`:
-    /// keepalive requests may be gzipped), `on_show` when it returns from the
-    /// back/forward cache. `None` elsewhere.
-    pub fn listen(
-        on_hide: impl FnMut(bool) + 'static,
-        on_show: impl FnMut() + 'static,
-    ) -> Option<PageListeners> {
-        let on_hide = Closure::<dyn FnMut(bool)>::new(on_hide);
-        let on_show = Closure::<dyn FnMut()>::new(on_show);
-        let handle = listen_page(on_hide.as_ref(), on_show.as_ref());
+    /// Listens where there is a page, calling `on_event` when it is hidden or comes
+    /// back. `None` elsewhere.
+    pub fn listen(mut on_event: impl FnMut(PageEvent) + 'static) -> Option<PageListeners> {
+        let on_event = Closure::<dyn FnMut(u32)>::new(move |code| {
+            on_event(match code {
+                HIDDEN | HIDDEN_COMPRESS => PageEvent::Hidden {
+                    compress: code == HIDDEN_COMPRESS,
+                },
+                _ => PageEvent::Shown,
+            })
+        });
+        let handle = listen_page(on_event.as_ref());
         // Built only with a handle: dropping a listener-less value would unlisten nothing.
         (!handle.is_undefined()).then(|| PageListeners {
             handle,
-            _on_hide: on_hide,
-            _on_show: on_show,
+            _on_event: on_event,
         })
     }
 }

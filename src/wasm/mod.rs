@@ -6,5 +6,6 @@ mod boundary;
 mod client;
 mod host;
 mod lifecycle;
+mod plain;
 mod timers;
 mod transport;
