@@ -4,23 +4,14 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { AutomagikTelemetry } from '../pkg/node.js';
-import { startReceiver, items, eventually } from './support/receiver.mjs';
+import { startReceiver, items, eventually, testConfig } from './support/receiver.mjs';
 
 let rx;
 before(async () => (rx = await startReceiver()));
 after(() => rx.close());
 beforeEach(() => rx.reset());
 
-const client = (extra = {}) =>
-  new AutomagikTelemetry({
-    projectName: 'faults',
-    version: '1.0.0',
-    endpoint: rx.url,
-    enabled: true,
-    env: {},
-    retryBackoffBase: 20,
-    ...extra,
-  });
+const client = (extra = {}) => new AutomagikTelemetry(testConfig(rx.url, extra));
 
 /** A port on 127.0.0.1 with nothing listening. */
 async function closedPort() {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AutomagikTelemetry } from '../pkg/node.js';
-import { startReceiver, items, eventually } from './support/receiver.mjs';
+import { startReceiver, items, eventually, testConfig } from './support/receiver.mjs';
 
 const entry = fileURLToPath(new URL('../pkg/node.js', import.meta.url));
 let rx;
@@ -15,15 +15,7 @@ before(async () => (rx = await startReceiver()));
 after(() => rx.close());
 beforeEach(() => rx.reset());
 
-const config = (extra = {}) => ({
-  projectName: 'faults',
-  version: '1.0.0',
-  endpoint: rx.url,
-  enabled: true,
-  env: {},
-  retryBackoffBase: 20,
-  ...extra,
-});
+const config = (extra = {}) => testConfig(rx.url, extra);
 
 /** Runs `body` as an ES module in a fresh Node process after `prelude` (which may break
  * host APIs before the SDK loads); resolves to what it printed as JSON. */

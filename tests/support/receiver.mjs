@@ -58,3 +58,14 @@ export async function eventually(check, ms = 5000) {
     await sleep(20);
   }
 }
+
+/** A client configuration for tests: on, sending to `url`, with quick retries. */
+export const testConfig = (url, extra = {}) => ({
+  projectName: 'faults',
+  version: '1.0.0',
+  endpoint: url,
+  enabled: true,
+  env: {},
+  retryBackoffBase: 20,
+  ...extra,
+});
