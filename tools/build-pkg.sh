@@ -16,10 +16,10 @@ wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir p
 node tools/abort-panics.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry_bg.wasm
 # The features Rust's wasm32 target emits by default; wasm-opt must know them all (they
 # are given here, so the target_features section can go, as can producers: no runtime
-# reads either). A function with one caller is inlined only when small (binaryen size
-# 20; by default, always): a body merged into its caller compresses worse than one of
-# its own (-0.9 KB gzipped; measured from 0 to 100, 20-30 was best).
-node_modules/.bin/wasm-opt -Oz --one-caller-inline-max-function-size=20 --strip-producers --strip-target-features \
+# reads either). Functions with one caller stay inlined (binaryen's default): limiting that
+# saved 0.5 KB gzipped but made every call of a fresh process 3.5x slower (next 99 calls:
+# 31 µs each instead of 8.4 in `make bench`).
+node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-reference-types --enable-multivalue --enable-mutable-globals \
   pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
