@@ -8,7 +8,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::{hex, span_ids, uuid_v4};
+use super::ids::{hex, span_ids, uuid_v4, Key};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
@@ -167,16 +167,9 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
     out.push(b'}');
 }
 
-/// A metric or log row's UUID, derived from its stable key so a resent row keeps it.
-fn row_id(row: u64) -> String {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&row.to_le_bytes());
-    b[8..].copy_from_slice(
-        &row.rotate_left(29)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .to_le_bytes(),
-    );
-    uuid_v4(b)
+/// A metric or log row's UUID, derived from its record's key so a resent row keeps it.
+fn row_id(key: Key) -> String {
+    uuid_v4(key.bytes(0x5bd1_e995))
 }
 
 fn hex_field(out: &mut Vec<u8>, k: &str, bytes: &[u8]) {
@@ -206,8 +199,8 @@ impl ClickHouse {
         attributes(out, if error { &fixed[..n] } else { &[] }, item, None);
     }
 
-    fn metric(&self, out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64, row: u64) {
-        str_field(out, "metric_id", &row_id(row));
+    fn metric(&self, out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64, id: Key) {
+        str_field(out, "metric_id", &row_id(id));
         str_field(
             out,
             "metric_name",
@@ -266,8 +259,8 @@ impl ClickHouse {
         attributes(out, &[], item, unit.map(|_| "unit"));
     }
 
-    fn log(&self, out: &mut Vec<u8>, item: &Item, level: u8, row: u64) {
-        str_field(out, "log_id", &row_id(row));
+    fn log(&self, out: &mut Vec<u8>, item: &Item, level: u8, id: Key) {
+        str_field(out, "log_id", &row_id(id));
         str_field(out, "trace_id", "");
         str_field(out, "span_id", "");
         times(out, ["timestamp", "timestamp_ns"], item.time_ns);
@@ -309,15 +302,15 @@ impl ClickHouse {
 impl Encoder for ClickHouse {
     fn open(&self, _signal: Signal, _out: &mut Vec<u8>) {}
 
-    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         out.push(b'{');
         match item.head {
             Head::Span { error } => {
-                let (trace_id, span_id) = span_ids(row);
+                let (trace_id, span_id) = span_ids(key);
                 self.span(out, item, error, &trace_id, &span_id)
             }
-            Head::Metric { kind, value } => self.metric(out, item, kind, value, row),
-            Head::Log { severity } => self.log(out, item, severity, row),
+            Head::Metric { kind, value } => self.metric(out, item, kind, value, key),
+            Head::Log { severity } => self.log(out, item, severity, key),
         }
         out.extend_from_slice(self.shared(item.head.signal()));
         out.push(b'}');
@@ -411,7 +404,7 @@ mod tests {
         };
         let ch = ClickHouse::new(&config, &identity);
         let mut out = Vec::new();
-        ch.item(&mut out, &Item::decode(rec).unwrap(), 3);
+        ch.item(&mut out, &Item::decode(rec).unwrap(), Key(3, 4));
         serde_json::from_slice(&out).unwrap()
     }
 
@@ -445,7 +438,7 @@ mod tests {
         ));
         assert_eq!(columns(&r), sorted(TRACE_COLUMNS));
         let mut trace_id = Vec::new();
-        hex(&mut trace_id, &span_ids(3).0);
+        hex(&mut trace_id, &span_ids(Key(3, 4)).0);
         assert_eq!(r["trace_id"], json!(String::from_utf8(trace_id).unwrap()));
         assert_eq!(r["timestamp"], json!(1_764_000_000u64));
         assert_eq!(r["timestamp_ns"], json!(1_764_000_000_123_500_000u64));

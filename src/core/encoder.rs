@@ -1,14 +1,15 @@
 //! The seam between the pipeline and a wire format: how one signal's items become one
 //! request body.
 
+use super::ids::Key;
 use super::model::{Item, Signal};
 
 /// A wire format (OTLP JSON, ClickHouse JSONEachRow).
 pub trait Encoder {
     /// Starts a body for `signal`.
     fn open(&self, signal: Signal, out: &mut Vec<u8>);
-    /// Appends one item; `row` is its stable 64-bit key, for formats that give rows ids.
-    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64);
+    /// Appends one item; `key` is its record's stable key, from which ids are derived.
+    fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key);
     /// What goes between two items.
     fn separator(&self) -> u8;
     /// What ends the body.

@@ -1,10 +1,10 @@
 //! Identifiers: a small seeded PRNG, the stable ids a record's key derives (span ids, row
 //! ids), hex and UUID formatting.
 //!
-//! A record's key mixes a random per-session salt with its sequence number through a
+//! A record's key mixes two random per-session salts with its sequence number through a
 //! bijection (splitmix64's finaliser), so keys, and the ids derived from them, are unique
-//! within a session, unpredictable across sessions, and the same at every resend. The
-//! tracking call draws nothing: ids are made when the record is encoded.
+//! within a session, carry 128 random bits across sessions, and are the same at every
+//! resend. The tracking call draws nothing: ids are made when the record is encoded.
 
 use super::json::HEX;
 
@@ -39,21 +39,35 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The key of the record with sequence number `seq` in the session salted `salt`.
-pub fn record_key(salt: u64, seq: u64) -> u64 {
-    mix(salt ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+/// A record's 128-bit key: each half a bijection of its sequence number under one of the
+/// session's two random salts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key(pub u64, pub u64);
+
+impl Key {
+    /// The key of the record with sequence number `seq` in the session salted `salt`.
+    pub fn new(salt: [u64; 2], seq: u64) -> Key {
+        let spread = seq.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        Key(mix(salt[0] ^ spread), mix(salt[1] ^ spread))
+    }
+
+    /// 16 bytes derived from the key by `tweak`: uniformly spread, unique per record.
+    pub fn bytes(self, tweak: u64) -> [u8; 16] {
+        let mut b = [0; 16];
+        b[..8].copy_from_slice(&mix(self.0 ^ tweak).to_le_bytes());
+        b[8..].copy_from_slice(&mix(self.1 ^ tweak).to_le_bytes());
+        b
+    }
 }
 
-/// A span's trace id (16 bytes, never all zero: its first half is the key, unique per
-/// record) and span id (8 bytes, a bijection of the key, so unique too) from its key.
-pub fn span_ids(key: u64) -> ([u8; 16], [u8; 8]) {
-    let mut trace = [0; 16];
-    trace[..8].copy_from_slice(&key.to_le_bytes());
-    trace[8..].copy_from_slice(&mix(key ^ 0x6a09_e667_f3bc_c908).to_le_bytes());
+/// A span's trace id (16 bytes, never all zero, unique per record: both halves are
+/// bijections of it) and span id (8 bytes, never zero) from its record's key.
+pub fn span_ids(key: Key) -> ([u8; 16], [u8; 8]) {
+    let mut trace = key.bytes(0);
     if trace == [0; 16] {
         trace[15] = 1;
     }
-    let span = mix(key.wrapping_add(0xbb67_ae85_84ca_a73b)).max(1);
+    let span = mix(key.0 ^ key.1.rotate_left(32)).max(1);
     (trace, span.to_le_bytes())
 }
 
@@ -88,26 +102,27 @@ mod tests {
     #[test]
     fn span_ids_are_non_zero_distinct_and_stable() {
         use std::collections::HashSet;
-        let salt = Rng::new(0).next_u64();
+        let mut rng = Rng::new(0);
+        let salt = [rng.next_u64(), rng.next_u64()];
         let ids: Vec<_> = (0..10_000)
-            .map(|seq| span_ids(record_key(salt, seq)))
+            .map(|seq| span_ids(Key::new(salt, seq)))
             .collect();
         let traces: HashSet<_> = ids.iter().map(|(t, _)| *t).collect();
         let spans: HashSet<_> = ids.iter().map(|(_, s)| *s).collect();
         assert_eq!((traces.len(), spans.len()), (10_000, 10_000));
         assert!(!traces.contains(&[0; 16]) && !spans.contains(&[0; 8]));
         assert_eq!(
-            span_ids(record_key(salt, 42)),
+            span_ids(Key::new(salt, 42)),
             ids[42],
             "the same at every resend"
         );
         assert_ne!(
-            span_ids(record_key(salt ^ 1, 42)),
+            span_ids(Key::new([salt[0] ^ 1, salt[1]], 42)),
             ids[42],
             "another session, other ids"
         );
-        let (t, s) = span_ids(mix(0).wrapping_sub(0)); // keys near the bijection's zero
-        assert!(t != [0; 16] && s != [0; 8]);
+        let (t, s) = span_ids(Key(0, 0));
+        assert!(t != [0; 16] && s != [0; 8], "never zero, whatever the key");
         let u = Rng::new(0).unit();
         assert!((0.0..1.0).contains(&u));
     }

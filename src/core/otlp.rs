@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
-use super::ids::{hex, span_ids};
+use super::ids::{hex, span_ids, Key};
 use super::json;
 use super::model::{
     bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
@@ -91,10 +91,10 @@ impl Encoder for Otlp {
         out.extend_from_slice(&self.prefixes[signal as usize]);
     }
 
-    fn item(&self, out: &mut Vec<u8>, item: &Item, row: u64) {
+    fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         match item.head {
             Head::Span { error } => {
-                let (trace_id, span_id) = span_ids(row);
+                let (trace_id, span_id) = span_ids(key);
                 span(out, item, error, &trace_id, &span_id)
             }
             Head::Metric { kind, value } => metric(out, item, kind, value),
@@ -345,7 +345,7 @@ mod tests {
         let item = Item::decode(rec).unwrap();
         let mut out = Vec::new();
         otlp.open(item.head.signal(), &mut out);
-        otlp.item(&mut out, &item, 1);
+        otlp.item(&mut out, &item, Key(1, 2));
         out.extend_from_slice(SUFFIX);
         String::from_utf8(out).unwrap()
     }
@@ -379,7 +379,7 @@ mod tests {
             !body.contains("os.type"),
             "empty resource facts are left out"
         );
-        let (trace_id, span_id) = span_ids(1);
+        let (trace_id, span_id) = span_ids(Key(1, 2));
         let (mut t, mut s) = (Vec::new(), Vec::new());
         hex(&mut t, &trace_id);
         hex(&mut s, &span_id);

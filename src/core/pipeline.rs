@@ -6,7 +6,7 @@ use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
 use super::config::{Backend, Config};
 use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
-use super::ids::{record_key, Rng};
+use super::ids::{Key, Rng};
 use super::model::{Head, Item, MetricKind, Signal};
 use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
@@ -69,7 +69,7 @@ pub enum Settle {
 struct Session {
     rng: Rng,
     /// Mixed with a record's sequence number into its key (span and row ids).
-    salt: u64,
+    salt: [u64; 2],
     identity: Identity,
     encoder: Box<dyn Encoder>,
 }
@@ -146,7 +146,7 @@ impl Pipeline {
             };
             let mut rng = Rng::new(seed);
             self.session = Some(Session {
-                salt: rng.next_u64(),
+                salt: [rng.next_u64(), rng.next_u64()],
                 rng,
                 identity,
                 encoder,
@@ -226,7 +226,7 @@ impl Pipeline {
                     if written > 0 {
                         body.push(encoder.separator());
                     }
-                    encoder.item(&mut body, &item, record_key(session.salt, seq));
+                    encoder.item(&mut body, &item, Key::new(session.salt, seq));
                     if written > 0 && body.len() + encoder.suffix().len() > max_bytes {
                         body.truncate(mark);
                         break;
