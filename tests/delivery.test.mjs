@@ -178,3 +178,20 @@ test('a full queue drops the oldest items and counts them', async () => {
   const names = items((await rx.validRequests())[0]).map((sp) => sp.attributes[0].value.intValue);
   assert.equal(names.at(-1), '1999', 'the newest items survive');
 });
+
+test('shutdown() flushes, ignores and counts later tracking, and a later flush still retries', async () => {
+  await rx.script([{ status: 503 }, { status: 503 }, { status: 503 }]);
+  const t = client({ maxRetries: 1, flushInterval: 0 });
+  t.trackEvent('last');
+  await t.shutdown();
+  assert.equal(t.getStatus().queueSize, 1, 'both tries failed: the item is back in the queue');
+  t.trackEvent('too-late');
+  assert.equal(t.getStatus().dropped.afterShutdown, 1);
+  // After the lane's backoff, a flush sends it again; its retry needs the timer.
+  await eventually(async () => {
+    let settled = false;
+    await Promise.race([t.flush().then(() => (settled = true)), new Promise((r) => setTimeout(r, 2000))]);
+    return settled && t.getStatus().sent.items === 1;
+  });
+  assert.deepEqual((await rx.validRequests()).flatMap(items).map((s) => s.name), ['last', 'last', 'last', 'last']);
+});

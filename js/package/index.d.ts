@@ -153,7 +153,7 @@ export declare class AutomagikTelemetry {
    * the next flush.
    */
   flush(): Promise<void>;
-  /** A last flush, then the timer and page listeners are released; later tracking calls
+  /** A last flush, then no interval timer and no page listeners; later tracking calls
    * are ignored and counted in `dropped.afterShutdown`. */
   shutdown(): Promise<void>;
   /** Explicit consent: clears a persisted opt-out and turns collection on. */

@@ -40,18 +40,6 @@ pub struct Reply {
     pub exception_code: Option<u32>,
 }
 
-impl Reply {
-    /// A reply that is only an outcome.
-    pub fn outcome(outcome: Outcome) -> Self {
-        Reply {
-            outcome,
-            rejected: 0,
-            message: String::new(),
-            exception_code: None,
-        }
-    }
-}
-
 /// A request for the shell to send; its body is [`Delivery::body`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Transmit {
@@ -204,11 +192,14 @@ impl Delivery {
             self.keepalive_bytes = self.keepalive_bytes.saturating_sub(size);
         }
         let p = &mut self.pipeline;
-        let mut what = reply.outcome.describe();
-        if !reply.message.is_empty() {
-            what = format!("{what}: {}", reply.message.trim());
-        }
-        let what = p.redact(format!("{}: {what}", p.url_base(Signal::ALL[lane])));
+        // Only a failure is described, for `lastError`: a delivery needs no text.
+        let failure = |p: &Pipeline| {
+            let mut what = reply.outcome.describe();
+            if !reply.message.is_empty() {
+                what = format!("{what}: {}", reply.message.trim());
+            }
+            p.redact(format!("{}: {what}", p.url_base(Signal::ALL[lane])))
+        };
         match p.verdict(&reply.outcome, reply.exception_code, now) {
             Verdict::Delivered => {
                 let attempt = self.lanes[lane].attempts.swap_remove(index);
@@ -228,7 +219,7 @@ impl Delivery {
             }
             Verdict::Drop => {
                 let attempt = self.lanes[lane].attempts.swap_remove(index);
-                p.settle(attempt.request, Settle::Drop(what));
+                p.settle(attempt.request, Settle::Drop(failure(p)));
             }
             Verdict::Restore => {
                 let attempt = self.lanes[lane].attempts.swap_remove(index);
@@ -242,7 +233,7 @@ impl Delivery {
                 if attempt.retries >= p.config.max_retries {
                     let attempt = self.lanes[lane].attempts.swap_remove(index);
                     self.lanes[lane].backoff_until = now + wait;
-                    p.settle(attempt.request, Settle::Requeue(what));
+                    p.settle(attempt.request, Settle::Requeue(failure(p)));
                     // The put-back batch goes with the timer's next flush after the backoff.
                     let interval = f64::from(p.config.flush_interval_ms);
                     if interval > 0.0 {
@@ -254,7 +245,7 @@ impl Delivery {
                     attempt.retry_at = Some(now + wait);
                     attempt.keepalive = false;
                     p.stats.retries += 1;
-                    p.stats.last_error = Some(what);
+                    p.stats.last_error = Some(failure(p));
                 }
             }
         }
@@ -516,7 +507,13 @@ mod tests {
         }
 
         fn answer(&mut self, id: RequestId, outcome: Outcome) {
-            self.d.reply(self.now, id, Reply::outcome(outcome));
+            let reply = Reply {
+                outcome,
+                rejected: 0,
+                message: String::new(),
+                exception_code: None,
+            };
+            self.d.reply(self.now, id, reply);
             self.pump();
         }
 

@@ -167,9 +167,8 @@ impl Shell {
         }
         self.rearm(now);
         if self.core.is_shut() && !self.core.flushing() && self.core.in_flight() == 0 {
-            // Shut down and settled: release the timer and the page listeners.
-            self.timer = None;
-            self.armed = None;
+            // Shut down and settled: the page listeners go. The timer stays, disarmed (the
+            // core wants no interval after shutdown): a later flush's retries still need it.
             self.page = None;
         }
         settled
@@ -387,10 +386,6 @@ impl Client {
         if !st.enabled {
             return;
         }
-        if st.core.is_shut() {
-            st.core.pipeline.stats.drop(DropReason::AfterShutdown, 1);
-            return;
-        }
         // The record carries the wall-clock time JS stamped it with: no second clock read.
         let mut at = None;
         let queued = track(&mut st.core.pipeline.stats).and_then(|t| {
@@ -508,8 +503,9 @@ impl Client {
         flush_promise(&self.state, |core, now| core.flush(now))
     }
 
-    /// Flushes one last time, then releases the timer and page listeners. Tracking calls
-    /// after it are ignored and counted in `dropped.afterShutdown`.
+    /// Flushes one last time, then stops the interval timer and removes the page
+    /// listeners. Tracking calls after it are ignored and counted in
+    /// `dropped.afterShutdown`.
     pub fn shutdown(&self) -> Promise {
         flush_promise(&self.state, |core, now| core.shutdown(now))
     }
