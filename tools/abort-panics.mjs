@@ -1,19 +1,22 @@
-// Makes every Rust panic in the wasm trap at once: the entry points of std's panic path
-// become a bare `unreachable`, so wasm-opt can drop the message formatting reachable only
-// from them (~0.8 KB gzipped). What nightly's `panic_immediate_abort` does at compile time.
-// Nothing observable changes: on wasm32-unknown-unknown std's stderr discards the
-// message, and the panic then aborts with the same trap.
+// Drops the panic-message formatting the linker had to keep. In the no_std wasm build a
+// panic traps at once (src/lib.rs), so nothing ever formats a message; yet every panic
+// site takes the address of the `Display`/`Debug` impls of its arguments, which puts them
+// in the function table, where no optimiser may remove them (~2 KB gzipped of
+// `core::fmt`). What nightly's `panic_immediate_abort` does at compile time.
+//
+// Sound only while nothing formats at run time: the wasm must contain no formatter driver
+// (`core::fmt::write`, reached by `format!`, `write!` or `to_string`). The build fails if
+// it does, rather than trap where a message was wanted.
 // Usage: node tools/abort-panics.mjs in.wasm out.wasm   (the input must keep its names)
 import { readFileSync, writeFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 
-// Every core and alloc panic goes through panic_fmt, std's own through panic_with_hook;
-// rust_oom formats "memory allocation of N bytes failed" before aborting.
-const ENTRY_POINTS = [
-  /^core\[[0-9a-f]+\]::panicking::panic_fmt$/,
-  /^std\[[0-9a-f]+\]::panicking::panic_with_hook$/,
-  /^std\[[0-9a-f]+\]::alloc::rust_oom$/,
-];
+const CORE = String.raw`core(?:\[[0-9a-f]+\])?`;
+// The formatting machinery and every formatting impl: `<T as core::fmt::Debug>::fmt`,
+// `<core::fmt::Formatter>::pad`, `<PadAdapter as core::fmt::Write>::write_str`,
+// `core::fmt::num::...`, the driver `core::fmt::write` itself.
+const FORMATTING = new RegExp(String.raw`^<.* as ${CORE}::fmt::\w+>::|^<?${CORE}::fmt::`);
+const DRIVER = new RegExp(String.raw`^${CORE}::fmt::write$`);
 
 const [input, output] = process.argv.slice(2);
 const mod = binaryen.readBinary(readFileSync(input));
@@ -21,11 +24,24 @@ const functions = [];
 for (let i = 0; i < mod.getNumFunctions(); i++) {
   functions.push(binaryen.getFunctionInfo(mod.getFunctionByIndex(i)));
 }
-for (const pattern of ENTRY_POINTS) {
-  const hits = functions.filter((f) => f.body && pattern.test(f.name));
-  // A toolchain that renames these must fail the build, not silently ship the bytes.
-  if (hits.length !== 1) throw new Error(`abort-panics: ${hits.length} functions match ${pattern}`);
-  const { name, params, results } = hits[0];
+const formatting = functions.filter((f) => f.body && (FORMATTING.test(f.name) || DRIVER.test(f.name)));
+// A toolchain that renames these must fail the build, not silently ship the bytes.
+if (!formatting.some((f) => DRIVER.test(f.name))) throw new Error(`abort-panics: no function matches ${DRIVER}`);
+const trapped = new Set(formatting.map((f) => f.name));
+// Sound only while no other code drives a formatter: `format!`, `write!` or `to_string`
+// call into these directly. Panic sites reach them only through the table.
+const callers = new Set();
+let current = null;
+for (const line of mod.emitText().split('\n')) {
+  const head = line.match(/^ \(func \$(?:"((?:[^"\\]|\\.)*)"|(\S+))/);
+  if (head) current = head[1] ?? head[2];
+  const call = line.match(/\(call \$(?:"((?:[^"\\]|\\.)*)"|([^\s)]+))/);
+  if (call && !trapped.has(current) && trapped.has(call[1] ?? call[2])) callers.add(current);
+}
+if (callers.size) {
+  throw new Error(`abort-panics: formatting runs at run time, from ${[...callers].join(', ')}: remove its format!/write!/to_string`);
+}
+for (const { name, params, results } of formatting) {
   mod.removeFunction(name);
   mod.addFunction(name, params, results, [], mod.unreachable());
 }
@@ -34,3 +50,4 @@ const F = binaryen.Features;
 mod.setFeatures(F.BulkMemory | F.NontrappingFPToInt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.MutableGlobals);
 binaryen.setDebugInfo(true);
 writeFileSync(output, mod.emitBinary());
+console.log(`abort-panics: ${formatting.length} formatting functions trap`);

@@ -6,8 +6,11 @@
 //! and `attributes` (`Map(String,String)`) values are stringified the way a person
 //! reading the table expects: `200`, `45.2`, `true`, arrays and objects as JSON.
 
+use crate::prelude::*;
+
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
+use super::float;
 use super::ids::{hex, span_ids, uuid_v4, Key};
 use super::json;
 use super::model::{
@@ -56,7 +59,7 @@ fn raw_field(out: &mut Vec<u8>, k: &str, raw: &[u8]) {
 impl ClickHouse {
     /// Renders the shared columns for `config` and `identity`.
     pub fn new(config: &Config, identity: &Identity) -> Self {
-        let library = format!("{}.telemetry", config.project_name);
+        let library = [&config.project_name, ".telemetry"].concat();
         let sdk_version = env!("CARGO_PKG_VERSION");
         let render = |extended: bool| {
             // A placeholder brace makes `key` emit the leading comma for every field.
@@ -160,7 +163,7 @@ fn attributes(out: &mut Vec<u8>, fixed: &[(&str, &str)], item: &Item, skip: Opti
             Attr::Value(v) => {
                 text.clear();
                 plain_json(&mut text, &v, 0);
-                json::string(out, std::str::from_utf8(&text).unwrap_or_default());
+                json::string(out, ::core::str::from_utf8(&text).unwrap_or_default());
             }
         }
     });
@@ -219,7 +222,7 @@ impl ClickHouse {
         let seconds = item.time_ns / 1_000_000_000;
         uint_field(out, "time_window_start", seconds);
         uint_field(out, "time_window_end", seconds);
-        let exact_int = value.fract() == 0.0 && value.abs() < 9.2e18;
+        let exact_int = float::is_whole(value) && value.abs() < 9.2e18;
         key(out, "value_int");
         json::int(out, if exact_int { value as i64 } else { 0 });
         double_field(out, "value_double", value);
@@ -328,7 +331,7 @@ impl Encoder for ClickHouse {
 /// The `Authorization` value for HTTP Basic auth.
 pub fn basic_auth(user: &str, password: &str) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{user}:{password}").into_bytes();
+    let input = [user, ":", password].concat().into_bytes();
     let mut out = String::from("Basic ");
     for chunk in input.chunks(3) {
         let b = [
@@ -351,10 +354,15 @@ pub fn basic_auth(user: &str, password: &str) -> String {
 /// The INSERT URL for `table`.
 pub fn insert_url(config: &Config, table: &str) -> String {
     let ch = &config.clickhouse;
-    format!(
-        "{}/?query=INSERT%20INTO%20{}.{}%20FORMAT%20JSONEachRow",
-        ch.endpoint, ch.database, table
-    )
+    [
+        &ch.endpoint,
+        "/?query=INSERT%20INTO%20",
+        &ch.database,
+        ".",
+        table,
+        "%20FORMAT%20JSONEachRow",
+    ]
+    .concat()
 }
 
 /// ClickHouse exception codes that mean "try later": the server is overloaded or a

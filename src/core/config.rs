@@ -3,7 +3,9 @@
 //! The wasm layer reads each option off the JS object as a [`Raw`] value; everything
 //! else happens here so that every rule is unit-tested natively.
 
-use crate::core::json;
+use crate::prelude::*;
+
+use crate::core::{float, json};
 
 /// An option's value as read from JavaScript, before validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -256,7 +258,9 @@ impl Options<'_> {
         let raw = (self.get)(name);
         let kind = match raw {
             Raw::Missing => return Ok(default),
-            Raw::Number(n) if n >= min && n <= max && (!whole || n.fract() == 0.0) => return Ok(n),
+            Raw::Number(n) if n >= min && n <= max && (!whole || float::is_whole(n)) => {
+                return Ok(n)
+            }
             Raw::Number(_) => ErrorKind::Range,
             _ => ErrorKind::Type,
         };

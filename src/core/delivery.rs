@@ -10,9 +10,12 @@
 //! snapshot: it names the records queued when it was asked for (by sequence number) and
 //! settles once none of them is queued or in flight, or their lane gave up for now.
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
 
 use super::config::Config;
+use super::json;
 use super::model::Signal;
 use super::pipeline::{Pipeline, Request, Settle, Track};
 use super::retry::{backoff_ms, Outcome, Verdict};
@@ -196,18 +199,21 @@ impl Delivery {
         let failure = |p: &Pipeline| {
             let mut what = reply.outcome.describe();
             if !reply.message.is_empty() {
-                what = format!("{what}: {}", reply.message.trim());
+                what = [&what, ": ", reply.message.trim()].concat();
             }
-            p.redact(format!("{}: {what}", p.url_base(Signal::ALL[lane])))
+            p.redact([p.url_base(Signal::ALL[lane]), ": ", &what].concat())
         };
         match p.verdict(&reply.outcome, reply.exception_code, now) {
             Verdict::Delivered => {
                 let attempt = self.lanes[lane].attempts.swap_remove(index);
                 if reply.rejected > 0 {
-                    let why = format!(
-                        "partial success, {} rejected: {}",
-                        reply.rejected, reply.message
-                    );
+                    let why = [
+                        "partial success, ",
+                        &json::decimal(reply.rejected),
+                        " rejected: ",
+                        &reply.message,
+                    ]
+                    .concat();
                     p.stats.last_error = Some(p.redact(why));
                 }
                 p.settle(
@@ -503,7 +509,7 @@ mod tests {
 
         /// The requests sent since the last call.
         fn take_sent(&mut self) -> Vec<Transmit> {
-            std::mem::take(&mut self.sent)
+            ::core::mem::take(&mut self.sent)
         }
 
         fn answer(&mut self, id: RequestId, outcome: Outcome) {
@@ -621,7 +627,7 @@ mod tests {
             for i in 0..20 {
                 w.event(&format!("during{rounds}-{i}"));
             }
-            for t in std::mem::take(&mut in_flight) {
+            for t in ::core::mem::take(&mut in_flight) {
                 w.status(t.id, 200);
             }
             w.wake();

@@ -1,6 +1,8 @@
 //! The privacy-first enablement rules (SPEC §6), as a pure function of what the host
 //! runtime could observe.
 
+use crate::prelude::*;
+
 /// Environment variables whose presence means "running in CI".
 pub const CI_VARS: &[&str] = &[
     "CI",

@@ -1,6 +1,8 @@
 //! The seam between the pipeline and a wire format: how one signal's items become one
 //! request body.
 
+use crate::prelude::*;
+
 use super::ids::Key;
 use super::model::{Item, Signal};
 

@@ -1,5 +1,7 @@
 //! gzip framing (RFC 1952) around miniz_oxide's pure-Rust deflate.
 
+use crate::prelude::*;
+
 use miniz_oxide::deflate::compress_to_vec;
 
 /// Deflate level. On OTLP JSON, level 1 (miniz's fast greedy matcher) costs a quarter

@@ -6,6 +6,8 @@
 //! within a session, carry 128 random bits across sessions, and are the same at every
 //! resend. The tracking call draws nothing: ids are made when the record is encoded.
 
+use crate::prelude::*;
+
 use super::json::HEX;
 
 /// wyrand: a fast 64-bit generator with good statistical quality, seeded once per

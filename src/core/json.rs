@@ -1,6 +1,10 @@
 //! Minimal JSON text writer: encoders write request bodies straight into a byte buffer,
 //! which is faster and far smaller in wasm than building a value tree.
 
+use crate::prelude::*;
+
+use super::float;
+
 /// Appends `s` as a JSON string literal (quoted, escaped).
 pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -53,6 +57,14 @@ pub fn uint(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// `v` in decimal, for URLs and messages (not `format!`: `core::fmt` is kilobytes of
+/// wasm).
+pub fn decimal(v: u64) -> String {
+    let mut out = Vec::new();
+    uint(&mut out, v);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Appends the decimal digits of a signed `v` (no quotes).
 pub fn int(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
@@ -72,7 +84,7 @@ pub fn quoted_uint(out: &mut Vec<u8>, v: u64) {
 /// Callers map non-finite values elsewhere (JSON has no NaN or Infinity).
 pub fn double(out: &mut Vec<u8>, v: f64) {
     debug_assert!(v.is_finite());
-    if v == v.trunc() && v.abs() < 1e15 {
+    if float::is_whole(v) && v.abs() < 1e15 {
         int(out, v as i64);
     } else {
         // zmij rather than core::fmt's Grisu/Dragon/bignum: in a size-optimised build it

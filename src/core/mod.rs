@@ -5,6 +5,7 @@ pub mod config;
 pub mod delivery;
 pub mod enablement;
 pub mod encoder;
+pub mod float;
 pub mod gzip;
 pub mod ids;
 pub mod json;

@@ -18,6 +18,8 @@
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
 
+use super::float;
+
 /// Tag of a UTF-8 string value.
 pub const TAG_STR: u8 = 1;
 /// Tag of a 64-bit signed integer value.
@@ -227,7 +229,7 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).ok()
+        ::core::str::from_utf8(self.take(n)?).ok()
     }
 
     /// Reads a container prefix (count, byte length) and splits off its content.
@@ -483,7 +485,7 @@ pub fn time_ms_to_ns(ms: f64) -> Option<u64> {
     if !(ms.is_finite() && ms >= 0.0) {
         return None;
     }
-    let whole = ms.trunc();
+    let whole = float::trunc(ms);
     Some(whole as u64 * 1_000_000 + ((ms - whole) * 1e6) as u64)
 }
 

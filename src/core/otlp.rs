@@ -4,6 +4,8 @@
 //! The resource and scope are rendered once per client into each signal's request
 //! prefix; a request is `prefix, item, item, ..., suffix`.
 
+use crate::prelude::*;
+
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
 use super::ids::{hex, span_ids, Key};
@@ -241,7 +243,7 @@ fn attributes(
     out.push(b'[');
     let mut first = true;
     each_attribute(fixed, attrs, skip, |k, v| {
-        if !std::mem::take(&mut first) {
+        if !::core::mem::take(&mut first) {
             out.push(b',');
         }
         match v {

@@ -2,11 +2,14 @@
 //! (one per signal, split only at `maxBatchBytes`), and are settled as delivered,
 //! dropped or re-queued. [`super::delivery`] decides when; nothing here waits.
 
+use crate::prelude::*;
+
 use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
 use super::config::{Backend, Config};
 use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
 use super::ids::{Key, Rng};
+use super::json;
 use super::model::{Head, Item, MetricKind, Signal};
 use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
@@ -76,8 +79,8 @@ struct Session {
 
 // By hand, leaving the encoder out: a `dyn Encoder: Debug` vtable kept both encoders'
 // Debug code in the wasm.
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ::core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.debug_struct("Session")
             .field("identity", &self.identity)
             .finish_non_exhaustive()
@@ -287,7 +290,7 @@ impl Pipeline {
             url.push('-');
             url.push_str(request.signal.name());
             url.push('-');
-            url.push_str(&token.to_string());
+            url.push_str(&json::decimal(token));
         }
         url
     }

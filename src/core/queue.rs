@@ -11,6 +11,8 @@
 //! newer ones, so a backend that deduplicates by batch (ClickHouse's
 //! `insert_deduplication_token`) sees the same block.
 
+use crate::prelude::*;
+
 use super::model::Signal;
 
 const FRAME: usize = 12;

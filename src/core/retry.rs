@@ -1,5 +1,9 @@
 //! Retry policy: which outcomes are retried, and how long to wait before the next try.
 
+use crate::prelude::*;
+
+use super::json;
+
 /// The longest computed backoff.
 pub const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// The longest wait a `Retry-After` header can impose.
@@ -70,9 +74,9 @@ impl Outcome {
     /// A short description for `lastError`.
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Status { status, .. } => format!("HTTP {status}"),
+            Outcome::Status { status, .. } => ["HTTP ", &json::decimal((*status).into())].concat(),
             Outcome::Timeout => "timeout".into(),
-            Outcome::Network(m) => format!("network error: {m}"),
+            Outcome::Network(m) => ["network error: ", m].concat(),
             Outcome::Refused => "not accepted by the host".into(),
         }
     }
@@ -81,7 +85,7 @@ impl Outcome {
 /// Backoff before retry number `attempt` (0-based): `base · 2^attempt`, ±20 % jitter
 /// from `unit` in `[0, 1)`, capped at 30 s.
 pub fn backoff_ms(base_ms: f64, attempt: u32, unit: f64) -> f64 {
-    let exp = base_ms * 2f64.powi(attempt.min(30) as i32);
+    let exp = base_ms * f64::from(1u32 << attempt.min(30));
     (exp * (0.8 + 0.4 * unit)).min(MAX_BACKOFF_MS)
 }
 

@@ -1,6 +1,8 @@
 //! Log severities: OTLP severity numbers, their canonical texts, and the names callers
 //! pass as strings.
 
+use super::float;
+
 /// INFO, the default severity.
 pub const INFO: u8 = 9;
 
@@ -24,7 +26,7 @@ pub fn parse(s: &str) -> Option<u8> {
 
 /// Accepts a numeric severity if it is one OTLP defines (1..=24).
 pub fn from_number(n: f64) -> Option<u8> {
-    (n.fract() == 0.0 && (1.0..=24.0).contains(&n)).then_some(n as u8)
+    (float::is_whole(n) && (1.0..=24.0).contains(&n)).then_some(n as u8)
 }
 
 /// The OTLP short name of a severity number: `INFO`, or `INFO2`..`INFO4` within a range.

@@ -1,5 +1,7 @@
 //! Delivery counters reported by `getStatus()`.
 
+use crate::prelude::*;
+
 /// Why items were dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {

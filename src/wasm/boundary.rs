@@ -2,7 +2,9 @@
 //! scratch buffer in linear memory, which the core then copies into its queue. One
 //! crossing per call and no JS object walk on the Rust side.
 
-use std::sync::OnceLock;
+use crate::prelude::*;
+
+use ::core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasm_bindgen::prelude::*;
 
@@ -23,15 +25,19 @@ extern "C" {
 
 /// Address of the scratch buffer, shared by all clients: JS is single-threaded and each
 /// body is consumed before the tracking call returns.
-static SCRATCH: OnceLock<usize> = OnceLock::new();
+/// An atomic only to be a safe `static`: wasm32 without threads lowers it to a plain
+/// load and store. Zero until the buffer is made.
+static SCRATCH: AtomicUsize = AtomicUsize::new(0);
 
 fn scratch() -> *mut u8 {
-    *SCRATCH.get_or_init(|| {
+    let mut at = SCRATCH.load(Ordering::Relaxed);
+    if at == 0 {
         let buf: &'static mut [u8] = Box::leak(vec![0u8; SCRATCH_BYTES].into_boxed_slice());
-        let ptr = buf.as_mut_ptr();
-        bind_scratch(&wasm_bindgen::memory(), ptr as u32, SCRATCH_BYTES as u32);
-        ptr as usize
-    }) as *mut u8
+        at = buf.as_mut_ptr() as usize;
+        bind_scratch(&wasm_bindgen::memory(), at as u32, SCRATCH_BYTES as u32);
+        SCRATCH.store(at, Ordering::Relaxed);
+    }
+    at as *mut u8
 }
 
 /// Has JS lay out an item of `kind` from the caller's arguments and hands its body to
@@ -49,7 +55,7 @@ pub fn with_body<R>(
     }
     // SAFETY: `ptr` addresses SCRATCH_BYTES leaked bytes that only `write_item` writes,
     // and it has returned; the slice does not outlive this call.
-    Some(ingest(unsafe { std::slice::from_raw_parts(ptr, len) }))
+    Some(ingest(unsafe { ::core::slice::from_raw_parts(ptr, len) }))
 }
 
 /// Runs the record writer once on a typical item and hands the body to `ingest`, so

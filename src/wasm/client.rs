@@ -7,8 +7,10 @@
 //! to dropping (and counting) the item. Every entry point takes the state with
 //! `try_borrow*`, so a host callback that re-enters the client finds it busy, not broken.
 
-use std::cell::{Cell, RefCell, RefMut};
-use std::rc::Rc;
+use crate::prelude::*;
+
+use ::core::cell::{Cell, RefCell, RefMut};
+use alloc::rc::Rc;
 
 use js_sys::{Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
@@ -16,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
 use crate::core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
 use crate::core::enablement::decide;
+use crate::core::json;
 use crate::core::model::{body_time_ms, Kind, MetricKind, Signal};
 use crate::core::pipeline::Track;
 use crate::core::severity;
@@ -146,7 +149,8 @@ impl Shell {
                 Action::Send(t) => {
                     let body = self.core.body(t.id).unwrap_or_default();
                     self.debug(|| {
-                        format!("{} -> {} bytes to {}", t.signal.name(), body.len(), t.url)
+                        let size = json::decimal(body.len() as u64);
+                        [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
                     });
                     let weak = Rc::downgrade(me);
                     let transport = self.transport.get_or_insert_with(|| {
@@ -236,9 +240,17 @@ fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
     drive(me, |st, now| {
         st.debug(|| {
             let what = reply.outcome.describe();
-            st.core
-                .pipeline
-                .redact(format!("request {id}: {what} {}", reply.message))
+            st.core.pipeline.redact(
+                [
+                    "request ",
+                    &json::decimal(id.into()),
+                    ": ",
+                    &what,
+                    " ",
+                    &reply.message,
+                ]
+                .concat(),
+            )
         });
         st.core.reply(now, id, reply);
     });
@@ -352,10 +364,13 @@ impl Client {
             waiters: Vec::new(),
         };
         shell.debug(|| {
-            format!(
-                "enabled={enabled} traces={}",
-                shell.core.pipeline.config.traces_endpoint
-            )
+            [
+                "enabled=",
+                if enabled { "true" } else { "false" },
+                " traces=",
+                &shell.core.pipeline.config.traces_endpoint,
+            ]
+            .concat()
         });
         // A throwaway core takes one sample item: the first real call then runs code that
         // is already compiled. It sends nothing, draws nothing, stores nothing.

@@ -1,6 +1,8 @@
 //! Bindings to `js/host.js`: runtime facts, environment, storage, privacy signals,
 //! randomness and debug output.
 
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use crate::core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
@@ -32,11 +34,7 @@ const USER_ID_KEY: &str = "automagik_telemetry_user_id";
 
 /// The name of the running JS runtime (`browser`, `workerd`, `deno`, `node`).
 pub fn runtime_name() -> String {
-    runtime_info()
-        .split('\n')
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    runtime_info().split('\n').next().unwrap_or_default().into()
 }
 
 /// The deployment environment named by `ENVIRONMENT` (else `NODE_ENV`), or empty.
@@ -62,7 +60,7 @@ pub fn enablement_facts(env: &JsValue, configured: Option<bool>) -> Facts {
 
 /// Persists (or clears) the user's opt-out where the runtime has storage.
 pub fn persist_opt_out(opted_out: bool) {
-    storage_set(OPT_OUT_KEY, opted_out.then(|| "1".to_string()));
+    storage_set(OPT_OUT_KEY, opted_out.then(|| "1".into()));
 }
 
 /// What a session starts from: its identity, a seed for the id generator, and why the

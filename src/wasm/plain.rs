@@ -3,6 +3,8 @@
 //! took ~1 KB of wasm), flush promises made without a Rust closure for the executor,
 //! and the warm-up's sample attributes made without `Object::new` and `Reflect::set`.
 
+use crate::prelude::*;
+
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 

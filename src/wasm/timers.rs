@@ -6,6 +6,8 @@
 //! alive (no `unref`), and it throws when the host's `setTimeout` does. Unlike it, one
 //! closure serves every arming, so re-arming allocates nothing and nothing leaks.
 
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/timers.js")]

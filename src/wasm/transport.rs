@@ -2,6 +2,8 @@
 //! fetch and turns each report back into a core [`Reply`]. The report callback is one
 //! closure per client, owned here and freed on `Drop`.
 
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use crate::core::delivery::{Reply, RequestId, Transmit};
