@@ -23,6 +23,7 @@ node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-reference-types --enable-multivalue --enable-mutable-globals \
   pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
+node tools/short-names.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry.js
 cp js/package/node.js js/package/browser.js js/package/deno.js js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
 sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
 # Every shipped module minified in place (ESM kept, no bundling: each entry still imports
