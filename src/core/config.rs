@@ -190,58 +190,66 @@ pub const OPTIONS: &[&str] = &[
     "verbose",
 ];
 
-/// Reads and checks options one at a time, producing errors in one consistent voice.
+/// Reads and checks options one at a time, producing errors in one consistent voice. A
+/// bad option does not stop the reading: the first error is kept and the default stands
+/// in, so that parsing has one exit (an early return per option would drop everything
+/// parsed so far at each of them: ~1 KB of wasm).
 struct Options<'a> {
     get: &'a mut dyn FnMut(&str) -> Raw,
+    error: Option<ConfigError>,
 }
 
 impl Options<'_> {
-    fn fail(kind: ErrorKind, name: &str, raw: &Raw, allowed: &str) -> ConfigError {
+    /// Keeps the first error: the option, what is allowed, and the value received.
+    fn fail(&mut self, kind: ErrorKind, name: &str, raw: &Raw, allowed: &str) {
+        if self.error.is_some() {
+            return;
+        }
         let mut message = String::from("AutomagikTelemetry: invalid option '");
         for part in [name, "': expected ", allowed, ", received "] {
             message.push_str(part);
         }
         raw.describe(&mut message);
-        ConfigError { kind, message }
+        self.error = Some(ConfigError { kind, message });
     }
 
-    fn string(&mut self, name: &str, default: Option<&str>) -> Result<String, ConfigError> {
-        match ((self.get)(name), default) {
-            (Raw::Str(s), _) if !s.trim().is_empty() => Ok(s),
-            (raw @ Raw::Str(_), _) => Err(Self::fail(
-                ErrorKind::Range,
-                name,
-                &raw,
-                "a non-empty string",
-            )),
-            (Raw::Missing, Some(d)) => Ok(d.into()),
-            (raw, _) => Err(Self::fail(
-                ErrorKind::Type,
-                name,
-                &raw,
-                "a non-empty string",
-            )),
-        }
+    /// A non-empty string; `default` stands in when it is missing, unless it is empty
+    /// (a required option).
+    fn string(&mut self, name: &str, default: &str) -> String {
+        let (kind, raw) = match ((self.get)(name), default) {
+            (Raw::Str(s), _) if !s.trim().is_empty() => return s,
+            (Raw::Missing, d) if !d.is_empty() => return d.into(),
+            (raw @ Raw::Str(_), _) => (ErrorKind::Range, raw),
+            (raw, _) => (ErrorKind::Type, raw),
+        };
+        self.fail(kind, name, &raw, "a non-empty string");
+        default.into()
     }
 
     /// A string that may be empty (credentials: empty means none).
-    fn any_string(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
+    fn any_string(&mut self, name: &str, default: &str) -> String {
         match (self.get)(name) {
-            Raw::Str(s) => Ok(s),
-            Raw::Missing => Ok(default.into()),
-            raw => Err(Self::fail(ErrorKind::Type, name, &raw, "a string")),
+            Raw::Str(s) => s,
+            Raw::Missing => default.into(),
+            raw => {
+                self.fail(ErrorKind::Type, name, &raw, "a string");
+                default.into()
+            }
         }
     }
 
-    fn boolean(&mut self, name: &str, default: bool) -> Result<bool, ConfigError> {
-        Ok(self.optional_bool(name)?.unwrap_or(default))
+    fn boolean(&mut self, name: &str, default: bool) -> bool {
+        self.optional_bool(name).unwrap_or(default)
     }
 
-    fn optional_bool(&mut self, name: &str) -> Result<Option<bool>, ConfigError> {
+    fn optional_bool(&mut self, name: &str) -> Option<bool> {
         match (self.get)(name) {
-            Raw::Bool(b) => Ok(Some(b)),
-            Raw::Missing => Ok(None),
-            raw => Err(Self::fail(ErrorKind::Type, name, &raw, "true or false")),
+            Raw::Bool(b) => Some(b),
+            Raw::Missing => None,
+            raw => {
+                self.fail(ErrorKind::Type, name, &raw, "true or false");
+                None
+            }
         }
     }
 
@@ -254,13 +262,11 @@ impl Options<'_> {
         max: f64,
         whole: bool,
         unit: &str,
-    ) -> Result<f64, ConfigError> {
+    ) -> f64 {
         let raw = (self.get)(name);
         let kind = match raw {
-            Raw::Missing => return Ok(default),
-            Raw::Number(n) if n >= min && n <= max && (!whole || float::is_whole(n)) => {
-                return Ok(n)
-            }
+            Raw::Missing => return default,
+            Raw::Number(n) if n >= min && n <= max && (!whole || float::is_whole(n)) => return n,
             Raw::Number(_) => ErrorKind::Range,
             _ => ErrorKind::Type,
         };
@@ -272,11 +278,12 @@ impl Options<'_> {
         number(&mut allowed, max);
         allowed.push(' ');
         allowed.push_str(unit);
-        Err(Self::fail(kind, name, &raw, &allowed))
+        self.fail(kind, name, &raw, &allowed);
+        default
     }
 
-    fn url(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
-        let s = self.string(name, Some(default))?;
+    fn url(&mut self, name: &str, default: &str) -> String {
+        let s = self.string(name, default);
         let rest = s
             .strip_prefix("https://")
             .or_else(|| s.strip_prefix("http://"));
@@ -286,67 +293,74 @@ impl Options<'_> {
                     && !host.starts_with('/')
                     && !s.chars().any(char::is_whitespace) =>
             {
-                Ok(s.trim_end_matches('/').into())
+                s.trim_end_matches('/').into()
             }
-            _ => Err(Self::fail(
-                ErrorKind::Range,
-                name,
-                &Raw::Str(s),
-                "an http:// or https:// URL",
-            )),
+            _ => {
+                self.fail(
+                    ErrorKind::Range,
+                    name,
+                    &Raw::Str(s),
+                    "an http:// or https:// URL",
+                );
+                default.into()
+            }
         }
     }
 
     /// A ClickHouse identifier: it is spliced into the INSERT query, so only plain names.
-    fn identifier(&mut self, name: &str, default: &str) -> Result<String, ConfigError> {
-        let s = self.string(name, Some(default))?;
-        if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            Ok(s)
-        } else {
-            Err(Self::fail(
+    fn identifier(&mut self, name: &str, default: &str) -> String {
+        let s = self.string(name, default);
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.fail(
                 ErrorKind::Range,
                 name,
                 &Raw::Str(s),
                 "a name of letters, digits and underscores",
-            ))
+            );
+            return default.into();
         }
+        s
     }
 }
 
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
 impl Config {
-    /// Validates the options `get` returns by name (see [`OPTIONS`]).
+    /// Validates the options `get` returns by name (see [`OPTIONS`]). The error names the
+    /// first bad option, in [`OPTIONS`]' order.
     pub fn parse(get: &mut dyn FnMut(&str) -> Raw) -> Result<Config, ConfigError> {
-        let mut o = Options { get };
-        let project_name = o.string("projectName", None)?;
-        let version = o.string("version", None)?;
-        let backend = match o.string("backend", Some("otlp"))?.as_str() {
+        let mut o = Options { get, error: None };
+        // Required: no default (an empty default stands for none).
+        let project_name = o.string("projectName", "");
+        let version = o.string("version", "");
+        let backend = match o.string("backend", "otlp").as_str() {
             "otlp" => Backend::Otlp,
             "clickhouse" => Backend::ClickHouse,
             other => {
-                return Err(Options::fail(
+                let other = Raw::Str(other.into());
+                o.fail(
                     ErrorKind::Range,
                     "backend",
-                    &Raw::Str(other.into()),
+                    &other,
                     "'otlp' or 'clickhouse'",
-                ))
+                );
+                Backend::Otlp
             }
         };
-        let endpoint = o.url("endpoint", DEFAULT_ENDPOINT)?;
+        let endpoint = o.url("endpoint", DEFAULT_ENDPOINT);
         let endpoint = endpoint
             .strip_suffix("/v1/traces")
             .map(|b| b.trim_end_matches('/').into())
             .unwrap_or(endpoint);
-        let metrics_endpoint = o.url("metricsEndpoint", &[&endpoint, "/v1/metrics"].concat())?;
-        let logs_endpoint = o.url("logsEndpoint", &[&endpoint, "/v1/logs"].concat())?;
-        let organization = o.string("organization", Some("namastex"))?;
+        let metrics_endpoint = o.url("metricsEndpoint", &[&endpoint, "/v1/metrics"].concat());
+        let logs_endpoint = o.url("logsEndpoint", &[&endpoint, "/v1/logs"].concat());
+        let organization = o.string("organization", "namastex");
         let ms = "milliseconds (times are in milliseconds, not seconds)";
-        let timeout_ms = o.number("timeout", 5000.0, 100.0, 600_000.0, true, ms)? as u32;
-        let batch_size = o.number("batchSize", 100.0, 1.0, 100_000.0, true, "items")? as u32;
+        let timeout_ms = o.number("timeout", 5000.0, 100.0, 600_000.0, true, ms) as u32;
+        let batch_size = o.number("batchSize", 100.0, 1.0, 100_000.0, true, "items") as u32;
         let flush_interval_ms =
-            o.number("flushInterval", 5000.0, 0.0, MAX_TIMER_MS, true, ms)? as u32;
-        let compression_enabled = o.boolean("compressionEnabled", true)?;
+            o.number("flushInterval", 5000.0, 0.0, MAX_TIMER_MS, true, ms) as u32;
+        let compression_enabled = o.boolean("compressionEnabled", true);
         let compression_threshold = o.number(
             "compressionThreshold",
             1024.0,
@@ -354,10 +368,9 @@ impl Config {
             u32::MAX as f64,
             true,
             "bytes",
-        )? as u32;
-        let max_retries = o.number("maxRetries", 3.0, 0.0, 100.0, true, "retries")? as u32;
-        let retry_backoff_base_ms =
-            o.number("retryBackoffBase", 1000.0, 0.0, 300_000.0, false, ms)?;
+        ) as u32;
+        let max_retries = o.number("maxRetries", 3.0, 0.0, 100.0, true, "retries") as u32;
+        let retry_backoff_base_ms = o.number("retryBackoffBase", 1000.0, 0.0, 300_000.0, false, ms);
         let max_queue_bytes = o.number(
             "maxQueueBytes",
             4.0 * 1024.0 * 1024.0,
@@ -365,7 +378,7 @@ impl Config {
             1024.0 * 1024.0 * 1024.0,
             true,
             "bytes",
-        )? as u32;
+        ) as u32;
         let max_batch_bytes = o.number(
             "maxBatchBytes",
             512.0 * 1024.0,
@@ -373,16 +386,21 @@ impl Config {
             64.0 * 1024.0 * 1024.0,
             true,
             "bytes",
-        )? as u32;
+        ) as u32;
         let clickhouse = ClickHouse {
-            endpoint: o.url("clickhouseEndpoint", "http://localhost:8123")?,
-            database: o.identifier("clickhouseDatabase", "telemetry")?,
-            traces_table: o.identifier("clickhouseTable", "traces")?,
-            metrics_table: o.identifier("clickhouseMetricsTable", "metrics")?,
-            logs_table: o.identifier("clickhouseLogsTable", "logs")?,
-            username: o.any_string("clickhouseUsername", "default")?,
-            password: o.any_string("clickhousePassword", "")?,
+            endpoint: o.url("clickhouseEndpoint", "http://localhost:8123"),
+            database: o.identifier("clickhouseDatabase", "telemetry"),
+            traces_table: o.identifier("clickhouseTable", "traces"),
+            metrics_table: o.identifier("clickhouseMetricsTable", "metrics"),
+            logs_table: o.identifier("clickhouseLogsTable", "logs"),
+            username: o.any_string("clickhouseUsername", "default"),
+            password: o.any_string("clickhousePassword", ""),
         };
+        let enabled = o.optional_bool("enabled");
+        let verbose = o.boolean("verbose", false);
+        if let Some(e) = o.error {
+            return Err(e);
+        }
         Ok(Config {
             traces_endpoint: [&endpoint, "/v1/traces"].concat(),
             project_name,
@@ -402,8 +420,8 @@ impl Config {
             max_queue_bytes,
             max_batch_bytes,
             clickhouse,
-            enabled: o.optional_bool("enabled")?,
-            verbose: o.boolean("verbose", false)?,
+            enabled,
+            verbose,
         })
     }
 }
@@ -534,6 +552,17 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::Range, "{name}: {}", e.message);
             assert!(e.message.contains(&format!("'{name}'")), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn of_several_bad_options_the_first_is_named() {
+        let e = err(&[
+            ("verbose", Raw::Str("yes".into())),
+            ("timeout", Raw::Number(5.0)),
+            ("clickhouseTable", Raw::Str("a b".into())),
+        ]);
+        assert_eq!(e.kind, ErrorKind::Range);
+        assert!(e.message.contains("'timeout'"), "{}", e.message);
     }
 
     #[test]
