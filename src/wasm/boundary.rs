@@ -8,8 +8,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::model::Kind;
 
-use super::plain;
-
 /// Room for one record body; `js/record.js` stops adding attributes when it is full.
 const SCRATCH_BYTES: usize = 64 * 1024;
 
@@ -19,6 +17,9 @@ extern "C" {
     fn bind_scratch(memory: &JsValue, ptr: u32, len: u32);
     #[wasm_bindgen(js_name = writeItem)]
     fn write_item(kind: u8, a: &JsValue, b: &JsValue) -> u32;
+    /// The attributes of a typical item (the writer's own warm-up uses them too).
+    #[wasm_bindgen(js_name = sampleAttributes)]
+    fn sample_attributes() -> JsValue;
 }
 
 /// Address of the scratch buffer, shared by all clients: JS is single-threaded and each
@@ -52,14 +53,9 @@ pub fn with_body<R>(
     Some(ingest(unsafe { std::slice::from_raw_parts(ptr, len) }))
 }
 
-/// Runs the record writer once on a typical item and hands the body to `ingest`, so
-/// that the first tracking call does not pay for compiling this path (JS and wasm both
-/// compile lazily, function by function).
+/// Runs the record writer once on a typical item, in linear memory, and hands the body
+/// to `ingest`, so that the first tracking call does not pay for compiling this path
+/// (wasm compiles lazily, function by function; `js/record.js` warmed its JS at import).
 pub fn warm_up(ingest: impl FnOnce(&[u8])) {
-    with_body(
-        Kind::Event,
-        &"warm-up".into(),
-        &plain::sample_attributes(),
-        ingest,
-    );
+    with_body(Kind::Event, &"warm-up".into(), &sample_attributes(), ingest);
 }
