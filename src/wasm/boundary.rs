@@ -17,9 +17,9 @@ extern "C" {
     fn bind_scratch(memory: &JsValue, ptr: u32, len: u32);
     #[wasm_bindgen(js_name = writeItem)]
     fn write_item(kind: u8, a: &JsValue, b: &JsValue) -> u32;
-    /// The attributes of a typical item (the writer's own warm-up uses them too).
+    /// The attributes of a typical item, for warm-up runs (the writer's own too).
     #[wasm_bindgen(js_name = sampleAttributes)]
-    fn sample_attributes() -> JsValue;
+    pub fn sample_attributes() -> JsValue;
 }
 
 /// Address of the scratch buffer, shared by all clients: JS is single-threaded and each
@@ -51,11 +51,4 @@ pub fn with_body<R>(
     // SAFETY: `ptr` addresses SCRATCH_BYTES leaked bytes that only `write_item` writes,
     // and it has returned; the slice does not outlive this call.
     Some(ingest(unsafe { std::slice::from_raw_parts(ptr, len) }))
-}
-
-/// Runs the record writer once on a typical item, in linear memory, and hands the body
-/// to `ingest`, so that the first tracking call does not pay for compiling this path
-/// (wasm compiles lazily, function by function; `js/record.js` warmed its JS at import).
-pub fn warm_up(ingest: impl FnOnce(&[u8])) {
-    with_body(Kind::Event, &"warm-up".into(), &sample_attributes(), ingest);
 }
