@@ -1,11 +1,6 @@
 // Plain JS values the client needs, each in one crossing: the status object (instead of
-// one wasm import call per property), flush promises (without a wasm closure for their
-// executor) and the warm-up's sample attributes.
-
-/** Typical tracking attributes, for a warm-up run of the record writer. */
-export function sampleAttributes() {
-  return { status: 200, path: '/' };
-}
+// one wasm import call per property) and flush promises (without a wasm closure for their
+// executor).
 
 /** A pending promise and its resolver. */
 export function defer() {

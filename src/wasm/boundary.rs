@@ -10,8 +10,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::model::Kind;
 
-use super::plain;
-
 /// Room for one record body; `js/record.js` stops adding attributes when it is full.
 const SCRATCH_BYTES: usize = 64 * 1024;
 
@@ -21,6 +19,9 @@ extern "C" {
     fn bind_scratch(memory: &JsValue, ptr: u32, len: u32);
     #[wasm_bindgen(js_name = writeItem)]
     fn write_item(kind: u8, a: &JsValue, b: &JsValue) -> u32;
+    /// The attributes of a typical item, for warm-up runs (the writer's own too).
+    #[wasm_bindgen(js_name = sampleAttributes)]
+    pub fn sample_attributes() -> JsValue;
 }
 
 /// Address of the scratch buffer, shared by all clients: JS is single-threaded and each
@@ -56,16 +57,4 @@ pub fn with_body<R>(
     // SAFETY: `ptr` addresses SCRATCH_BYTES leaked bytes that only `write_item` writes,
     // and it has returned; the slice does not outlive this call.
     Some(ingest(unsafe { ::core::slice::from_raw_parts(ptr, len) }))
-}
-
-/// Runs the record writer once on a typical item and hands the body to `ingest`, so
-/// that the first tracking call does not pay for compiling this path (JS and wasm both
-/// compile lazily, function by function).
-pub fn warm_up(ingest: impl FnOnce(&[u8])) {
-    with_body(
-        Kind::Event,
-        &"warm-up".into(),
-        &plain::sample_attributes(),
-        ingest,
-    );
 }

@@ -80,6 +80,22 @@ fn now() -> f64 {
 }
 
 impl Shell {
+    /// A shell with no timer, transport or page listeners yet.
+    fn new(core: Delivery, enabled: bool, runtime: String, environment: String) -> Shell {
+        Shell {
+            core,
+            enabled,
+            runtime,
+            environment,
+            timer: None,
+            armed: None,
+            timer_broken: false,
+            transport: None,
+            page: None,
+            waiters: Vec::new(),
+        }
+    }
+
     fn debug(&self, line: impl FnOnce() -> String) {
         if self.core.pipeline.config.verbose {
             host::debug(&line());
@@ -351,18 +367,23 @@ impl Client {
         };
         let enabled = decide(&host::enablement_facts(&env, parsed.enabled));
         let environment = host::environment(&env);
-        let shell = Shell {
-            core: Delivery::new(parsed),
+        // A throwaway client tracks one sample item: the first real call then runs code
+        // that is already compiled (wasm compiles lazily, function by function, ~20 µs
+        // each). It has no timer, transport or session: it sends, arms, draws and stores
+        // nothing.
+        let warm = Shell::new(
+            Delivery::new(parsed.clone()),
+            true,
+            String::new(),
+            String::new(),
+        );
+        Client::over(warm).track_event(&"warm-up".into(), &boundary::sample_attributes());
+        let shell = Shell::new(
+            Delivery::new(parsed),
             enabled,
-            runtime: host::runtime_name(),
+            host::runtime_name(),
             environment,
-            timer: None,
-            armed: None,
-            timer_broken: false,
-            transport: None,
-            page: None,
-            waiters: Vec::new(),
-        };
+        );
         shell.debug(|| {
             [
                 "enabled=",
@@ -372,11 +393,6 @@ impl Client {
             ]
             .concat()
         });
-        // A throwaway core takes one sample item: the first real call then runs code that
-        // is already compiled. It sends nothing, draws nothing, stores nothing.
-        boundary::warm_up(|body| {
-            Delivery::new(shell.core.pipeline.config.clone()).track(0.0, Track::Event, body)
-        });
         let state = Rc::new(RefCell::new(shell));
         state.borrow_mut().prepare_page(&state);
         state.borrow_mut().prepare_timer(&state);
@@ -384,6 +400,14 @@ impl Client {
             state,
             reentrant: Cell::new(0),
         })
+    }
+
+    /// A client with `shell` as its state.
+    fn over(shell: Shell) -> Client {
+        Client {
+            state: Rc::new(RefCell::new(shell)),
+            reentrant: Cell::new(0),
+        }
     }
 
     /// Lays out one item through the boundary and hands it to the core.

@@ -1,7 +1,6 @@
 //! Bindings to `js/client.js`: the status object built in one crossing (every wasm
 //! import costs glue and every property set a crossing; building it field by field
-//! took ~1 KB of wasm), flush promises made without a Rust closure for the executor,
-//! and the warm-up's sample attributes made without `Object::new` and `Reflect::set`.
+//! took ~1 KB of wasm) and flush promises made without a Rust closure for the executor.
 
 use crate::prelude::*;
 
@@ -20,9 +19,6 @@ extern "C" {
     /// Resolves the promise (with undefined).
     #[wasm_bindgen(method)]
     pub fn resolve(this: &Deferred);
-    /// Typical attributes, `{ status: 200, path: '/' }`, for warming the record writer.
-    #[wasm_bindgen(js_name = sampleAttributes)]
-    pub fn sample_attributes() -> JsValue;
 
     #[wasm_bindgen(js_name = status)]
     fn status(numbers: &[f64], text: &str) -> JsValue;
