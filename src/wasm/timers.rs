@@ -20,15 +20,17 @@ extern "C" {
 
 /// A re-armable one-shot timer.
 pub struct Timer {
-    callback: Closure<dyn FnMut()>,
+    /// Of the page listeners' type (its argument unused here): each closure type costs
+    /// its own shims in the wasm and the glue.
+    callback: Closure<dyn FnMut(u32)>,
     handle: Option<JsValue>,
 }
 
 impl Timer {
     /// A disarmed timer that calls `f` each time it fires.
-    pub fn new(f: impl FnMut() + 'static) -> Timer {
+    pub fn new(mut f: impl FnMut() + 'static) -> Timer {
         Timer {
-            callback: Closure::new(f),
+            callback: Closure::new(move |_| f()),
             handle: None,
         }
     }
