@@ -11,7 +11,8 @@ const REFUSED = -3;
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and
- * reports `done(id, status, retryAfter, exceptionCode, rejected, message)`.
+ * reports `done(id, status, retryAfterMs, exceptionCode, rejected, message)`, absent
+ * numbers as -1.
  * `keepalive` requests must outlive the page: a keepalive fetch, or `navigator.sendBeacon`
  * on a host without fetch (a beacon carries no headers, so the core sends it plain).
  */
@@ -37,11 +38,11 @@ function start(done, id, url, payload, contentEncoding, authorization, timeoutMs
   };
   if (keepalive && typeof fetch !== 'function') {
     const sent = !contentEncoding && !authorization && beacon(url, payload);
-    report(sent ? 202 : REFUSED, undefined, undefined, 0, '');
+    report(sent ? 202 : REFUSED, -1, -1, 0, '');
     return;
   }
   return attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
-    report(NETWORK, undefined, undefined, 0, describe(e)),
+    report(NETWORK, -1, -1, 0, describe(e)),
   );
 }
 
@@ -56,7 +57,7 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
     timer = setTimeout(() => {
       timedOut = true;
       if (abort) abort.abort();
-      report(TIMEOUT, undefined, undefined, 0, '');
+      report(TIMEOUT, -1, -1, 0, '');
     }, timeoutMs);
   } catch {
     // No timers: the request runs without a timeout of its own.
@@ -70,13 +71,13 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
     const details = responseDetails(res.ok, text);
     report(
       res.status,
-      res.headers.get('retry-after') ?? undefined,
-      res.headers.get('x-clickhouse-exception-code') ?? undefined,
+      retryAfterMs(res.headers.get('retry-after')),
+      whole(res.headers.get('x-clickhouse-exception-code')),
       details.rejected,
       details.message,
     );
   } catch (e) {
-    if (!timedOut) report(NETWORK, undefined, undefined, 0, describe((e && e.cause && e.cause.code) || e));
+    if (!timedOut) report(NETWORK, -1, -1, 0, describe((e && e.cause && e.cause.code) || e));
   } finally {
     try {
       clearTimeout(timer);
@@ -84,6 +85,22 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
       // As above.
     }
   }
+}
+
+/**
+ * The wait a `Retry-After` value asks for, in ms: delay-seconds, or an HTTP date (read by
+ * the platform's date parser). -1 when absent or unreadable.
+ */
+function retryAfterMs(value) {
+  const seconds = whole(value);
+  if (seconds >= 0) return seconds * 1000;
+  const at = value === null ? NaN : Date.parse(value);
+  return Number.isNaN(at) ? -1 : Math.max(0, at - Date.now());
+}
+
+/** A header's value as a non-negative integer, or -1. */
+function whole(value) {
+  return value !== null && /^\s*\d+\s*$/.test(value) ? Number(value) : -1;
 }
 
 /** Hands `payload` to the page's beacon queue; false where there is none or it is full. */

@@ -47,6 +47,18 @@ test('429 with Retry-After waits as long as the server asks', async () => {
   assert.equal(t.getStatus().sent.items, 1);
 });
 
+test('503 with Retry-After as an HTTP date waits until that time', async () => {
+  // Whole seconds: the date lies 2 to 3 s ahead when the answer is scripted.
+  const until = new Date(Date.now() + 3000).toUTCString();
+  await rx.script([{ status: 503, headers: { 'Retry-After': until } }]);
+  const t = client();
+  t.trackEvent('e');
+  await t.flush();
+  const [first, second] = await rx.validRequests();
+  assert.ok(second.arrival_ms - first.arrival_ms >= 1500, `${second.arrival_ms - first.arrival_ms} ms`);
+  assert.equal(t.getStatus().sent.items, 1);
+});
+
 test('every retryable status is retried and other failures are dropped and counted', async () => {
   for (const status of [408, 502, 504]) {
     await rx.reset();

@@ -302,10 +302,10 @@ impl Pipeline {
 
     /// What to do after an attempt ended in `outcome`. ClickHouse marks transient
     /// failures with an exception code (`X-ClickHouse-Exception-Code`) whatever the status.
-    pub fn verdict(&self, outcome: &Outcome, exception_code: Option<u32>, now_ms: f64) -> Verdict {
+    pub fn verdict(&self, outcome: &Outcome, exception_code: Option<u32>) -> Verdict {
         let retry_later = self.config.backend == Backend::ClickHouse
             && exception_code.is_some_and(clickhouse::retryable);
-        outcome.verdict(now_ms, retry_later)
+        outcome.verdict(retry_later)
     }
 
     /// `text` (a server's error message) with the ClickHouse password masked, whatever
@@ -482,10 +482,10 @@ mod tests {
     fn clickhouse_exception_codes_decide_retries_only_for_clickhouse() {
         let status = |s| Outcome::Status {
             status: s,
-            retry_after: None,
+            retry_after_ms: None,
         };
         let otlp = pipeline(&[]);
-        assert_eq!(otlp.verdict(&status(500), Some(252), 0.0), Verdict::Drop);
+        assert_eq!(otlp.verdict(&status(500), Some(252)), Verdict::Drop);
         let config = Config::parse(&mut |n| match n {
             "projectName" | "version" => Raw::Str("p".into()),
             "backend" => Raw::Str("clickhouse".into()),
@@ -494,16 +494,10 @@ mod tests {
         })
         .unwrap();
         let mut ch = Pipeline::new(config);
-        assert_eq!(
-            ch.verdict(&status(500), Some(252), 0.0),
-            Verdict::Retry(None)
-        );
-        assert_eq!(ch.verdict(&status(500), None, 0.0), Verdict::Drop);
-        assert_eq!(ch.verdict(&status(400), Some(27), 0.0), Verdict::Drop);
-        assert_eq!(
-            ch.verdict(&status(503), Some(27), 0.0),
-            Verdict::Retry(None)
-        );
+        assert_eq!(ch.verdict(&status(500), Some(252)), Verdict::Retry(None));
+        assert_eq!(ch.verdict(&status(500), None), Verdict::Drop);
+        assert_eq!(ch.verdict(&status(400), Some(27)), Verdict::Drop);
+        assert_eq!(ch.verdict(&status(503), Some(27)), Verdict::Retry(None));
         assert_eq!(ch.redact("bad hunter2 here".into()), "bad *** here");
         assert_eq!(otlp.redact("hunter2".into()), "hunter2");
         assert!(ch.authorization().starts_with("Basic "));

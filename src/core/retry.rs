@@ -26,8 +26,9 @@ pub enum Outcome {
     Status {
         /// HTTP status code.
         status: u16,
-        /// The `Retry-After` header, if any.
-        retry_after: Option<String>,
+        /// The wait the server's `Retry-After` asks for, in ms, as the host read it
+        /// (seconds or an HTTP date: `js/transport.js`), if it sent one.
+        retry_after_ms: Option<f64>,
     },
     /// No answer within the timeout.
     Timeout,
@@ -54,17 +55,15 @@ pub enum Verdict {
 impl Outcome {
     /// Classifies the outcome. `retry_later` says whether a non-2xx status is one the
     /// backend marks as transient beyond the standard HTTP ones (ClickHouse's codes).
-    pub fn verdict(&self, now_ms: f64, retry_later: bool) -> Verdict {
+    pub fn verdict(&self, retry_later: bool) -> Verdict {
         match self {
             Outcome::Status { status, .. } if (200..300).contains(status) => Verdict::Delivered,
             Outcome::Status {
                 status,
-                retry_after,
-            } if retry_later || matches!(status, 408 | 429 | 502 | 503 | 504) => Verdict::Retry(
-                retry_after
-                    .as_deref()
-                    .and_then(|v| parse_retry_after(v, now_ms)),
-            ),
+                retry_after_ms,
+            } if retry_later || matches!(status, 408 | 429 | 502 | 503 | 504) => {
+                Verdict::Retry(retry_after_ms.map(|ms| ms.clamp(0.0, MAX_RETRY_AFTER_MS)))
+            }
             Outcome::Status { .. } => Verdict::Drop,
             Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
             Outcome::Refused => Verdict::Restore,
@@ -89,120 +88,43 @@ pub fn backoff_ms(base_ms: f64, attempt: u32, unit: f64) -> f64 {
     (exp * (0.8 + 0.4 * unit)).min(MAX_BACKOFF_MS)
 }
 
-/// Parses a `Retry-After` value (delay in seconds, or an IMF-fixdate) into a wait in ms
-/// from `now_ms`, capped at 5 minutes.
-pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
-    let v = value.trim();
-    let ms = if let Ok(secs) = v.parse::<u64>() {
-        secs as f64 * 1000.0
-    } else {
-        (parse_http_date(v)? - now_ms).max(0.0)
-    };
-    Some(ms.min(MAX_RETRY_AFTER_MS))
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix milliseconds.
-fn parse_http_date(v: &str) -> Option<f64> {
-    let mut parts = v.split_ascii_whitespace();
-    let _weekday = parts.next()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = 1 + [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == month_name)? as i64;
-    let year: i64 = parts
-        .next()?
-        .parse()
-        .ok()
-        .filter(|y| (0..=9999).contains(y))?;
-    let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // The year is bounded above, so none of this can overflow; checked all the same.
-    let secs = days_from_civil(year, month, day)
-        .checked_mul(86_400)?
-        .checked_add(h * 3600 + m * 60 + s)?;
-    Some(secs.checked_mul(1000)? as f64)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn status(s: u16, ra: Option<&str>) -> Outcome {
+    fn status(s: u16, retry_after_ms: Option<f64>) -> Outcome {
         Outcome::Status {
             status: s,
-            retry_after: ra.map(String::from),
+            retry_after_ms,
         }
     }
 
     #[test]
     fn transient_failures_are_retried_and_others_dropped() {
         for s in [408, 429, 502, 503, 504] {
-            assert_eq!(
-                status(s, None).verdict(0.0, false),
-                Verdict::Retry(None),
-                "{s}"
-            );
+            assert_eq!(status(s, None).verdict(false), Verdict::Retry(None), "{s}");
         }
         for s in [400, 401, 403, 404, 413, 500, 501] {
-            assert_eq!(status(s, None).verdict(0.0, false), Verdict::Drop, "{s}");
+            assert_eq!(status(s, None).verdict(false), Verdict::Drop, "{s}");
         }
-        assert_eq!(status(500, None).verdict(0.0, true), Verdict::Retry(None));
-        assert_eq!(status(204, None).verdict(0.0, false), Verdict::Delivered);
-        assert_eq!(Outcome::Timeout.verdict(0.0, false), Verdict::Retry(None));
+        assert_eq!(status(500, None).verdict(true), Verdict::Retry(None));
+        assert_eq!(status(204, None).verdict(false), Verdict::Delivered);
+        assert_eq!(Outcome::Timeout.verdict(false), Verdict::Retry(None));
         assert_eq!(
-            Outcome::Network("refused".into()).verdict(0.0, false),
+            Outcome::Network("refused".into()).verdict(false),
             Verdict::Retry(None)
         );
     }
 
     #[test]
-    fn retry_after_seconds_and_dates_are_honoured_and_capped() {
+    fn a_retry_after_wait_is_honoured_and_capped() {
         assert_eq!(
-            status(429, Some("2")).verdict(0.0, false),
+            status(429, Some(2000.0)).verdict(false),
             Verdict::Retry(Some(2000.0))
         );
-        assert_eq!(parse_retry_after("86400", 0.0), Some(MAX_RETRY_AFTER_MS));
-        let now = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(now, 784_111_777_000.0);
         assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:40 GMT", now),
-            Some(3000.0)
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(0.0)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 99999999999999 08:49:40 GMT", now),
-            None,
-            "absurd years are rejected, not overflowed"
-        );
-        assert_eq!(
-            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
-            Some(MAX_RETRY_AFTER_MS)
-        );
-        assert_eq!(parse_retry_after("-5", now), None);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:40 PST", now),
-            None
+            status(503, Some(86_400_000.0)).verdict(false),
+            Verdict::Retry(Some(MAX_RETRY_AFTER_MS))
         );
     }
 

@@ -25,9 +25,9 @@ extern "C" {
     );
 }
 
-/// The report callback's signature: id, status, retry-after, exception code, rejected,
-/// message.
-type Report = dyn FnMut(u32, f64, Option<String>, Option<String>, f64, String);
+/// The report callback's signature: id, status, the wait `Retry-After` asks for (ms),
+/// ClickHouse's exception code, rejected items, message. Absent numbers are negative.
+type Report = dyn FnMut(u32, f64, f64, f64, f64, String);
 
 /// Sends requests and hands their replies to a handler.
 pub struct Transport {
@@ -38,10 +38,10 @@ impl Transport {
     /// A transport that calls `on_reply` once per request sent.
     pub fn new(mut on_reply: impl FnMut(RequestId, Reply) + 'static) -> Transport {
         let done = Closure::<Report>::new(
-            move |id, status, retry_after, exception_code, rejected: f64, message| {
+            move |id, status, retry_after_ms, exception_code, rejected, message| {
                 on_reply(
                     id,
-                    reply(status, retry_after, exception_code, rejected, message),
+                    reply(status, retry_after_ms, exception_code, rejected, message),
                 )
             },
         );
@@ -65,15 +65,15 @@ impl Transport {
 
 fn reply(
     status: f64,
-    retry_after: Option<String>,
-    exception_code: Option<String>,
+    retry_after_ms: f64,
+    exception_code: f64,
     rejected: f64,
     message: String,
 ) -> Reply {
     let outcome = if status >= 0.0 {
         Outcome::Status {
             status: status as u16,
-            retry_after,
+            retry_after_ms: (retry_after_ms >= 0.0).then_some(retry_after_ms),
         }
     } else if status == no_status::TIMEOUT {
         Outcome::Timeout
@@ -91,6 +91,6 @@ fn reply(
         outcome,
         rejected: rejected as u64,
         message: if network { String::new() } else { message },
-        exception_code: exception_code.and_then(|c| c.trim().parse().ok()),
+        exception_code: (exception_code >= 0.0).then_some(exception_code as u32),
     }
 }
