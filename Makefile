@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
-SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh tools/abort-panics.mjs
+SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh \
+  tools/abort-panics.mjs tools/drop-dead-data.mjs tools/short-names.mjs
 BACKEND ?= otlp
 
 .PHONY: setup pkg demo test test-rust test-node lint bench soak clean

@@ -28,20 +28,44 @@ const formatting = functions.filter((f) => f.body && (FORMATTING.test(f.name) ||
 // A toolchain that renames these must fail the build, not silently ship the bytes.
 if (!formatting.some((f) => DRIVER.test(f.name))) throw new Error(`abort-panics: no function matches ${DRIVER}`);
 const trapped = new Set(formatting.map((f) => f.name));
-// Sound only while no other code drives a formatter: `format!`, `write!` or `to_string`
-// call into these directly. Panic sites reach them only through the table.
-const callers = new Set();
+// Each function's direct callees, whether it calls through a table or reference, and
+// whether it has a `return` (binaryen types a body ending in one as unreachable too).
+const calls = new Map();
 let current = null;
 for (const line of mod.emitText().split('\n')) {
   const head = line.match(/^ \(func \$(?:"((?:[^"\\]|\\.)*)"|(\S+))/);
-  if (head) current = head[1] ?? head[2];
-  const call = line.match(/\(call \$(?:"((?:[^"\\]|\\.)*)"|([^\s)]+))/);
-  if (call && !trapped.has(current) && trapped.has(call[1] ?? call[2])) callers.add(current);
+  if (head) calls.set((current = head[1] ?? head[2]), { direct: new Set(), indirect: false, returns: false });
+  if (!current) continue;
+  const call = line.match(/\((?:return_)?call \$(?:"((?:[^"\\]|\\.)*)"|([^\s)]+))/);
+  if (call) calls.get(current).direct.add(call[1] ?? call[2]);
+  if (/\((?:return_)?call_(?:indirect|ref)\b/.test(line)) calls.get(current).indirect = true;
+  if (/\(return(?:_call\w*)?\b/.test(line)) calls.get(current).returns = true;
 }
-if (callers.size) {
-  throw new Error(`abort-panics: formatting runs at run time, from ${[...callers].join(', ')}: remove its format!/write!/to_string`);
+// Sound only while no other code drives a formatter: `format!`, `write!` or `to_string`
+// call into these directly. Panic sites reach them only through the table.
+const callers = [...calls].filter(([name, c]) => !trapped.has(name) && [...c.direct].some((f) => trapped.has(f)));
+// The panic helpers (`panic_bounds_check`, `slice_index_fail`, `unwrap_failed`, ...) now
+// build a message nobody reads and then trap: a function that never returns and calls
+// only such functions traps at once instead, so that wasm-opt can fold each panic site
+// into a bare `unreachable` and the data it named (messages, `Location`s) goes unused
+// (tools/drop-dead-data.mjs). What it wrote to memory first was the message.
+const panics = [];
+for (let grew = true; grew; ) {
+  grew = false;
+  for (const f of functions) {
+    const c = calls.get(f.name);
+    if (!f.body || trapped.has(f.name) || !c || c.indirect || c.returns) continue;
+    if (binaryen.getExpressionType(f.body) !== binaryen.unreachable) continue;
+    if (![...c.direct].every((g) => trapped.has(g))) continue;
+    trapped.add(f.name);
+    panics.push(f);
+    grew = true;
+  }
 }
-for (const { name, params, results } of formatting) {
+if (callers.length) {
+  throw new Error(`abort-panics: formatting runs at run time, from ${callers.map(([n]) => n).join(', ')}: remove its format!/write!/to_string`);
+}
+for (const { name, params, results } of [...formatting, ...panics]) {
   mod.removeFunction(name);
   mod.addFunction(name, params, results, [], mod.unreachable());
 }
@@ -50,4 +74,4 @@ const F = binaryen.Features;
 mod.setFeatures(F.BulkMemory | F.NontrappingFPToInt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.MutableGlobals);
 binaryen.setDebugInfo(true);
 writeFileSync(output, mod.emitBinary());
-console.log(`abort-panics: ${formatting.length} formatting functions trap`);
+console.log(`abort-panics: ${formatting.length} formatting functions and ${panics.length} panic helpers trap`);

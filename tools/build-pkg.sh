@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 wasm=target/wasm32-unknown-unknown/release/automagik_telemetry.wasm
 
-cargo build --quiet --release --lib --target wasm32-unknown-unknown
+# Each piece of static data in its own segment, so tools/drop-dead-data.mjs can tell
+# which are still used once wasm-opt has removed the code that was the only user.
+cargo rustc --quiet --release --lib --target wasm32-unknown-unknown -- -C link-arg=--no-merge-data-segments
 rm -rf pkg
 # Every entry hands init its own wasm, so the glue needs no default path (nor a second
 # asset reference for bundlers to resolve).
@@ -19,10 +21,17 @@ node tools/abort-panics.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_teleme
 # reads either). Functions with one caller stay inlined (binaryen's default): limiting that
 # saved 0.5 KB gzipped but made every call of a fresh process 3.5x slower (next 99 calls:
 # 31 µs each instead of 8.4 in `make bench`).
-node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-reference-types --enable-multivalue --enable-mutable-globals \
-  pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
+opt() {
+  node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-reference-types --enable-multivalue --enable-mutable-globals \
+    "$@" pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
+}
+# The data only panic sites named goes (it needs the segments as linked: no packing
+# yet); the second pass packs what is left.
+opt --skip-pass=memory-packing
+node tools/drop-dead-data.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry_bg.wasm
+opt
 node tools/short-names.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry.js
 cp js/package/node.js js/package/browser.js js/package/deno.js js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
 sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
