@@ -101,10 +101,10 @@ function putStr(s, maxUnits) {
   return true;
 }
 
-function putTaggedStr(s) {
+function putTaggedStr(s, tag = TAG_STR) {
   const start = pos;
   if (room(1)) {
-    bytes[pos++] = TAG_STR;
+    bytes[pos++] = tag;
     if (putStr(s, STR_UNITS)) return true;
   }
   pos = start;
@@ -125,26 +125,26 @@ function closeContainer(at, count) {
   view.setUint32(at + 4, pos - at - 8, true);
 }
 
+function putInt(v) {
+  if (!room(9)) return false;
+  const hi = Math.floor(v / TWO_32);
+  bytes[pos] = TAG_INT;
+  view.setUint32(pos + 1, v - hi * TWO_32, true);
+  view.setInt32(pos + 5, hi, true);
+  pos += 9;
+  return true;
+}
+
 /** Writes one value; returns false (and writes nothing) when the value is omitted. */
 function putValue(v, depth) {
   switch (typeof v) {
     case 'string':
       return putTaggedStr(v);
     case 'number':
-      if (!room(9)) return false;
-      if (Number.isInteger(v) && v <= TWO_53 && v >= -TWO_53) {
-        const hi = Math.floor(v / TWO_32);
-        bytes[pos] = TAG_INT;
-        view.setUint32(pos + 1, v - hi * TWO_32, true);
-        view.setInt32(pos + 5, hi, true);
-      } else if (Number.isFinite(v)) {
-        bytes[pos] = TAG_DOUBLE;
-        view.setFloat64(pos + 1, v, true);
-      } else {
-        return putTaggedStr(String(v));
-      }
-      pos += 9;
-      return true;
+      if (Number.isInteger(v) && v <= TWO_53 && v >= -TWO_53) return putInt(v);
+      // Other finite numbers travel as the text JS prints for them, which is a JSON
+      // number: the wasm has no float formatter (src/core/json.rs `is_number`).
+      return putTaggedStr(String(v), Number.isFinite(v) ? TAG_DOUBLE : TAG_STR);
     case 'boolean':
       if (!room(2)) return false;
       bytes[pos] = TAG_BOOL;
@@ -320,10 +320,11 @@ function logMessage(m) {
 
 /**
  * Lays out one item of `kind` (0 event, 1 error, 2 metric, 3 log) from the caller's
- * first argument `a` (name, error or message) and attributes `b`. Returns the body's
- * length in the scratch buffer, or 0 when the item is invalid.
+ * first argument `a` (name, error or message), attributes `b` and, for a metric, its
+ * finite `value`. Returns the body's length in the scratch buffer, or 0 when the item
+ * is invalid.
  */
-export function writeItem(kind, a, b) {
+export function writeItem(kind, a, b, value) {
   if (busy || memory === undefined) return 0; // a getter re-entering the SDK
   busy = true;
   try {
@@ -340,6 +341,10 @@ export function writeItem(kind, a, b) {
       const text = kind === KIND_EVENT || kind === KIND_METRIC ? a : logMessage(a);
       if (typeof text !== 'string' || text.length === 0) return 0;
       putStr(text, kind === KIND_EVENT || kind === KIND_METRIC ? STR_UNITS : BODY_UNITS);
+      if (kind === KIND_METRIC) {
+        if (!Number.isFinite(value)) return 0;
+        putStr(String(value), STR_UNITS);
+      }
     }
     putAttributes(b);
     return pos - base;

@@ -25,7 +25,7 @@ const CASES = [
   [EVENT, 'types', { big: 2n ** 70n, small: -5n, nan: NaN, date: new Date(0), tags: ['a', 1, false], nested: { k: 'v' }, map: new Map([['m', 1]]) }],
   [ERROR, stacked, { order_id: 'o1' }],
   [ERROR, 'a thrown string', undefined],
-  [METRIC, 'latency', { unit: 'ms' }],
+  [METRIC, 'latency', { unit: 'ms' }, 2.5],
   [LOG, 'héllo 😀', { user: { id: 1 } }],
   [EVENT, 'deep', { d: deep }],
 ];
@@ -35,8 +35,8 @@ export function fixtures() {
   const memory = new WebAssembly.Memory({ initial: 2 });
   bindScratch(memory, 1024, 64 * 1024);
   const parts = [];
-  for (const [kind, a, b] of CASES) {
-    const len = writeItem(kind, a, b);
+  for (const [kind, a, b, value] of CASES) {
+    const len = writeItem(kind, a, b, value);
     const head = Buffer.alloc(5);
     head.writeUInt8(kind, 0);
     head.writeUInt32LE(len, 1);

@@ -46,11 +46,6 @@ fn uint_field(out: &mut Vec<u8>, k: &str, v: u64) {
     json::uint(out, v);
 }
 
-fn double_field(out: &mut Vec<u8>, k: &str, v: f64) {
-    key(out, k);
-    json::double(out, v);
-}
-
 fn raw_field(out: &mut Vec<u8>, k: &str, raw: &[u8]) {
     key(out, k);
     out.extend_from_slice(raw);
@@ -115,7 +110,7 @@ fn plain_json(out: &mut Vec<u8>, v: &Value, depth: usize) {
     match v {
         Value::Str(s) => json::string(out, cut_chars(s, MAX_STRING_CHARS)),
         Value::Int(i) => json::int(out, *i),
-        Value::Double(d) => json::double(out, *d),
+        Value::Double(d) => out.extend_from_slice(d.as_bytes()),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Array(vs) => {
             out.push(b'[');
@@ -225,13 +220,15 @@ impl ClickHouse {
         let exact_int = float::is_whole(value) && value.abs() < 9.2e18;
         key(out, "value_int");
         json::int(out, if exact_int { value as i64 } else { 0 });
-        double_field(out, "value_double", value);
+        // The value as JS printed it: a JSON number, checked at decode.
+        let text = item.strings[1];
+        raw_field(out, "value_double", text.as_bytes());
         uint_field(out, "is_monotonic", u64::from(kind == MetricKind::Counter));
         str_field(out, "aggregation_temporality", temporality);
         let hist = kind == MetricKind::Histogram;
         uint_field(out, "histogram_count", u64::from(hist));
         for k in ["histogram_sum", "histogram_min", "histogram_max"] {
-            double_field(out, k, if hist { value } else { 0.0 });
+            raw_field(out, k, if hist { text.as_bytes() } else { b"0" });
         }
         key(out, "histogram_bucket_counts");
         out.push(b'[');
@@ -252,12 +249,12 @@ impl ClickHouse {
                 if i > 0 {
                     out.push(b',');
                 }
-                json::double(out, *b);
+                json::uint(out, (*b).into());
             }
         }
         out.push(b']');
         uint_field(out, "summary_count", 0);
-        double_field(out, "summary_sum", 0.0);
+        uint_field(out, "summary_sum", 0);
         raw_field(out, "quantile_values", b"{}");
         attributes(out, &[], item, unit.map(|_| "unit"));
     }
@@ -438,7 +435,7 @@ mod tests {
             &["api.request"],
             &[
                 ("status", V::I(200)),
-                ("duration_ms", V::D(45.2)),
+                ("duration_ms", V::D("45.2")),
                 ("ok", V::B(true)),
                 ("tags", V::A(vec![V::S("a"), V::I(1)])),
                 ("m", V::M(vec![("k", V::S("v\"q"))])),
@@ -494,7 +491,7 @@ mod tests {
                 value: 75.5,
             },
             T,
-            &["cpu"],
+            &["cpu", "75.5"],
             &[("unit", V::S("%"))],
         ));
         assert_eq!(columns(&gauge), sorted(METRIC_COLUMNS));
@@ -509,7 +506,7 @@ mod tests {
                 value: 3.0,
             },
             T,
-            &["n"],
+            &["n", "3"],
             &[],
         ));
         assert_eq!(
@@ -524,7 +521,7 @@ mod tests {
                 value: 42.0,
             },
             T,
-            &["h"],
+            &["h", "42"],
             &[],
         ));
         assert_eq!(hist["histogram_count"], json!(1));

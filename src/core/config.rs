@@ -46,17 +46,52 @@ impl Raw {
     }
 }
 
-/// Appends `n` as JavaScript would print it (`5`, `0.5`, `NaN`, `Infinity`).
+/// Appends `n` as JavaScript prints it (`5`, `0.5`, `NaN`, `Infinity`, `1e+300`) for a
+/// message: whole numbers in full, others to six decimals, or six significant digits
+/// beyond 1e12 and below 1e-6. The wasm has no float formatter (see `json::is_number`).
 fn number(out: &mut String, n: f64) {
     if n.is_nan() {
-        out.push_str("NaN");
-    } else if n.is_infinite() {
-        out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
-    } else {
-        let mut digits = Vec::new();
-        json::double(&mut digits, n);
-        out.push_str(&utf8(digits));
+        return out.push_str("NaN");
     }
+    if n.is_sign_negative() && n != 0.0 {
+        out.push('-');
+    }
+    let mut m = n.abs();
+    if m.is_infinite() {
+        return out.push_str("Infinity");
+    }
+    let mut digits = Vec::new();
+    if float::is_whole(m) && m < 1e18 {
+        json::uint(&mut digits, m as u64);
+        return out.push_str(&utf8(digits));
+    }
+    let mut exp = 0i64;
+    if !(1e-6..1e12).contains(&m) {
+        while m >= 10.0 {
+            m /= 10.0;
+            exp += 1;
+        }
+        while m < 1.0 {
+            m *= 10.0;
+            exp -= 1;
+        }
+    }
+    let micros = float::trunc(m * 1e6 + 0.5) as u64;
+    json::uint(&mut digits, micros / 1_000_000);
+    let fraction = micros % 1_000_000;
+    if fraction > 0 {
+        digits.push(b'.');
+        json::uint(&mut digits, 1_000_000 + fraction);
+        digits.remove(digits.len() - 7); // the leading 1 that kept the zeros
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+    }
+    if exp != 0 {
+        digits.extend_from_slice(if exp > 0 { b"e+" } else { b"e" });
+        json::int(&mut digits, exp);
+    }
+    out.push_str(&utf8(digits));
 }
 
 /// JSON text the writers in [`json`] produced, which is UTF-8 by construction. Not
@@ -518,6 +553,30 @@ mod tests {
         assert!(msg("backend", Raw::Str("a\"b".into())).ends_with(r#"received "a\"b""#));
         assert!(msg("verbose", Raw::Other("bigint".into()))
             .ends_with("expected true or false, received a value of type bigint"));
+    }
+
+    #[test]
+    fn numbers_in_messages_read_as_js_prints_them() {
+        let text = |n: f64| {
+            let mut out = String::new();
+            number(&mut out, n);
+            out
+        };
+        for (n, js) in [
+            (5.0, "5"),
+            (-0.0, "0"),
+            (0.5, "0.5"),
+            (-0.25, "-0.25"),
+            (0.1, "0.1"),
+            (123_456.789, "123456.789"),
+            (1e15, "1000000000000000"),
+            (1e21, "1e+21"),
+            (1e300, "1e+300"),
+            (1.5e-7, "1.5e-7"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(text(n), js);
+        }
     }
 
     #[test]

@@ -492,7 +492,12 @@ mod tests {
         }
 
         fn track(&mut self, track: Track, name: &str) {
-            let b = body(self.now, &[name], &[("k", V::S("v"))]);
+            // A metric's body carries its value's text after the name.
+            let strings: &[&str] = match track {
+                Track::Metric(..) => &[name, "1"],
+                _ => &[name],
+            };
+            let b = body(self.now, strings, &[("k", V::S("v"))]);
             self.d.track(self.now, track, &b);
             self.pump();
         }

@@ -3,8 +3,6 @@
 
 use crate::prelude::*;
 
-use super::float;
-
 /// Appends `s` as a JSON string literal (quoted, escaped).
 pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -80,19 +78,40 @@ pub fn quoted_uint(out: &mut Vec<u8>, v: u64) {
     out.push(b'"');
 }
 
-/// Appends a finite `v` as a JSON number in its shortest round-trip form.
-/// Callers map non-finite values elsewhere (JSON has no NaN or Infinity).
-pub fn double(out: &mut Vec<u8>, v: f64) {
-    debug_assert!(v.is_finite());
-    if float::is_whole(v) && v.abs() < 1e15 {
-        int(out, v as i64);
-    } else {
-        // zmij rather than core::fmt's Grisu/Dragon/bignum: in a size-optimised build it
-        // keeps compressed power-of-ten tables and expands them as needed (~0.7 KB gz
-        // less than ryu's small tables). Its output ("45.2", "1e+300", "1.5e-7") is
-        // valid JSON.
-        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+/// Whether `s` is a JSON number (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), as JS
+/// `String(n)` prints a finite `n`. Records carry doubles as that text, which encoders
+/// write verbatim: the wasm formats no floats (a shortest round-trip formatter is ~2 KB
+/// of gzipped wasm; the JS engine has one).
+pub fn is_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    let int = i;
+    if !digits(&mut i) || (b.get(int) == Some(&b'0') && i - int > 1) {
+        return false;
     }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
 }
 
 #[cfg(test)]
@@ -115,49 +134,35 @@ mod tests {
     }
 
     #[test]
-    fn integers_and_doubles_round_trip() {
+    fn integers_are_written_in_full() {
         assert_eq!(s(|o| uint(o, 0)), "0");
         assert_eq!(s(|o| uint(o, u64::MAX)), "18446744073709551615");
         assert_eq!(s(|o| int(o, i64::MIN)), "-9223372036854775808");
         assert_eq!(s(|o| quoted_uint(o, 42)), "\"42\"");
-        assert_eq!(s(|o| double(o, 45.2)), "45.2");
-        assert_eq!(s(|o| double(o, -0.0)), "0");
-        assert_eq!(s(|o| double(o, 3.0)), "3");
-        assert_eq!(s(|o| double(o, 1e300)), "1e+300");
-        assert_eq!(s(|o| double(o, 1.5e-7)), "1.5e-7");
-        for v in [
-            0.1,
-            123456.789,
-            1e21,
-            -2.5e-300,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-        ] {
-            assert_eq!(s(|o| double(o, v)).parse::<f64>().unwrap(), v);
-        }
     }
 
     #[test]
-    fn every_double_is_a_json_number_that_round_trips() {
-        // Integer-valued doubles past the integer path, exponents of both signs,
-        // subnormals: OTLP `doubleValue` must parse as a JSON number equal to `v`.
-        for v in [
-            1e15,
-            -1e16,
-            2f64.powi(60),
-            123_456_789_012_345_680.0,
-            1e21,
-            -1.5e-300,
-            5e-324,
-            0.000_001,
-            1.0 / 3.0,
-            f64::MIN,
+    fn what_js_prints_for_a_finite_number_is_a_json_number_and_nothing_else_is() {
+        for ok in [
+            "0",
+            "-0.5",
+            "45.2",
+            "3",
+            "1e+300",
+            "1.5e-7",
+            "5e-324",
+            "-1.7976931348623157e+308",
         ] {
-            let text = s(|o| double(o, v));
-            let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
-            assert!(parsed.is_number(), "{text}");
-            // serde_json's default float parser is not exact; Rust's is.
-            assert_eq!(text.parse::<f64>().unwrap(), v, "{text}");
+            assert!(is_number(ok), "{ok}");
+            assert!(serde_json::from_str::<serde_json::Value>(ok)
+                .unwrap()
+                .is_number());
+        }
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "NaN", "Infinity", "1,5", "0x10", " 1", "1 ",
+            "1.5.5", "--1", "+1",
+        ] {
+            assert!(!is_number(bad), "{bad:?}");
         }
     }
 }

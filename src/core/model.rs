@@ -10,7 +10,7 @@
 //! str     = u32 byte_len, UTF-8 bytes
 //! attrs   = u32 count, u32 byte_len, (str key, value) * count
 //! value   = u8 tag, payload
-//!   TAG_STR str | TAG_INT i64 | TAG_DOUBLE f64 | TAG_BOOL u8
+//!   TAG_STR str | TAG_INT i64 | TAG_DOUBLE str (the number as JS prints it) | TAG_BOOL u8
 //!   TAG_ARRAY u32 count, u32 byte_len, value * count
 //!   TAG_KVLIST u32 count, u32 byte_len, (str key, value) * count
 //! ```
@@ -18,7 +18,7 @@
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
 
-use super::float;
+use super::{float, json};
 
 /// Tag of a UTF-8 string value.
 pub const TAG_STR: u8 = 1;
@@ -66,7 +66,7 @@ pub enum Kind {
     Event = 0,
     /// `trackError`: body strings = type, message, stack.
     Error = 1,
-    /// `trackMetric`: body strings = name.
+    /// `trackMetric`: body strings = name, value (as JS prints it).
     Metric = 2,
     /// `trackLog`: body strings = message.
     Log = 3,
@@ -86,10 +86,10 @@ impl Kind {
 
     /// How many strings precede the attributes in the body.
     pub fn n_strings(self) -> usize {
-        if self == Kind::Error {
-            3
-        } else {
-            1
+        match self {
+            Kind::Error => 3,
+            Kind::Metric => 2,
+            _ => 1,
         }
     }
 }
@@ -143,7 +143,8 @@ pub enum Head {
     Metric {
         /// The instrument kind.
         kind: MetricKind,
-        /// The observed value (finite).
+        /// The observed value (finite), for its histogram bucket; encoders write the
+        /// text the body carries.
         value: f64,
     },
     /// A log record.
@@ -243,7 +244,7 @@ impl<'a> Reader<'a> {
         Some(match self.u8()? {
             TAG_STR => Value::Str(self.str()?),
             TAG_INT => Value::Int(i64::from_le_bytes(self.array()?)),
-            TAG_DOUBLE => Value::Double(self.f64()?).finite()?,
+            TAG_DOUBLE => Value::Double(Some(self.str()?).filter(|s| json::is_number(s))?),
             TAG_BOOL => Value::Bool(self.u8()? != 0),
             TAG_ARRAY => {
                 let (remaining, r) = self.container()?;
@@ -265,23 +266,14 @@ pub enum Value<'a> {
     Str(&'a str),
     /// An integer.
     Int(i64),
-    /// A finite double.
-    Double(f64),
+    /// A finite double, as JS printed it (a JSON number).
+    Double(&'a str),
     /// A boolean.
     Bool(bool),
     /// An array of values.
     Array(Values<'a>),
     /// A nested key/value list.
     KvList(Attrs<'a>),
-}
-
-impl<'a> Value<'a> {
-    fn finite(self) -> Option<Self> {
-        match self {
-            Value::Double(d) if !d.is_finite() => None,
-            v => Some(v),
-        }
-    }
 }
 
 /// Iterator over an array's values. A malformed entry ends the iteration.
@@ -347,7 +339,8 @@ pub struct Item<'a> {
     pub time_ns: u64,
     /// The per-kind header.
     pub head: Head,
-    /// Name / message; for errors also message and stack (see [`Kind::n_strings`]).
+    /// Name / message; for errors also message and stack, for metrics the value as JS
+    /// printed it (see [`Kind::n_strings`]).
     pub strings: [&'a str; 3],
     /// The caller's attributes (context for errors).
     pub attrs: Attrs<'a>,
@@ -372,6 +365,9 @@ impl<'a> Item<'a> {
         let mut strings = [""; 3];
         for s in strings.iter_mut().take(kind.n_strings()) {
             *s = r.str()?;
+        }
+        if kind == Kind::Metric && !json::is_number(strings[1]) {
+            return None;
         }
         let (remaining, r) = r.container()?;
         Some(Item {
@@ -401,15 +397,18 @@ pub const MAX_ATTRIBUTES: usize = 128;
 pub const MAX_DEPTH: usize = 4;
 /// Span name of `trackError` spans.
 pub const ERROR_SPAN_NAME: &str = "automagik.error";
-/// Histogram bucket bounds (OpenTelemetry's default explicit bounds).
-pub const HISTOGRAM_BOUNDS: [f64; 15] = [
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
-    10000.0,
+/// Histogram bucket bounds (OpenTelemetry's default explicit bounds): whole numbers, so
+/// encoders write them as integers.
+pub const HISTOGRAM_BOUNDS: [u32; 15] = [
+    0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000,
 ];
 
 /// The histogram bucket `value` falls in: bucket `i` holds `(bound[i-1], bound[i]]`.
 pub fn bucket(value: f64) -> usize {
-    HISTOGRAM_BOUNDS.iter().take_while(|b| value > **b).count()
+    HISTOGRAM_BOUNDS
+        .iter()
+        .take_while(|b| value > f64::from(**b))
+        .count()
 }
 
 /// One attribute as an encoder writes it: a string the core produced (already cut to
@@ -523,7 +522,7 @@ pub mod testing {
     pub enum V<'s> {
         S(&'s str),
         I(i64),
-        D(f64),
+        D(&'s str),
         B(bool),
         A(Vec<V<'s>>),
         M(Vec<(&'s str, V<'s>)>),
@@ -555,7 +554,7 @@ pub mod testing {
             }
             V::D(d) => {
                 out.push(TAG_DOUBLE);
-                out.extend_from_slice(&d.to_le_bytes());
+                str(out, d);
             }
             V::B(b) => out.extend_from_slice(&[TAG_BOOL, *b as u8]),
             V::A(vs) => {
@@ -611,7 +610,7 @@ mod tests {
             &[
                 ("endpoint", V::S("/v1/users")),
                 ("status", V::I(200)),
-                ("duration_ms", V::D(45.2)),
+                ("duration_ms", V::D("45.2")),
                 ("ok", V::B(true)),
                 ("tags", V::A(vec![V::S("a"), V::I(-1)])),
                 ("nested", V::M(vec![("k", V::S("v"))])),
@@ -625,7 +624,7 @@ mod tests {
         assert_eq!(attrs.len(), 6);
         assert!(matches!(attrs[0], ("endpoint", Value::Str("/v1/users"))));
         assert!(matches!(attrs[1], ("status", Value::Int(200))));
-        assert!(matches!(attrs[2], ("duration_ms", Value::Double(d)) if d == 45.2));
+        assert!(matches!(attrs[2], ("duration_ms", Value::Double("45.2"))));
         assert!(matches!(attrs[3], ("ok", Value::Bool(true))));
         match &attrs[4].1 {
             Value::Array(vs) => assert_eq!(vs.clone().count(), 2),
@@ -645,7 +644,7 @@ mod tests {
                 value: 1.5,
             },
             1.0,
-            &["m"],
+            &["m", "1.5"],
             &[
                 ("a", V::A(vec![V::M(vec![("x", V::I(1))])])),
                 ("b", V::S("é")),
@@ -682,9 +681,19 @@ mod tests {
     }
 
     #[test]
-    fn non_finite_doubles_and_bad_utf8_do_not_decode() {
-        let mut rec = record(SPAN, 1.0, &["e"], &[("d", V::D(f64::NAN))]);
+    fn doubles_that_are_not_json_numbers_and_bad_utf8_do_not_decode() {
+        let mut rec = record(SPAN, 1.0, &["e"], &[("d", V::D("NaN"))]);
         assert_eq!(Item::decode(&rec).unwrap().attrs.count(), 0);
+        let metric = |value: &str| {
+            let head = Head::Metric {
+                kind: MetricKind::Gauge,
+                value: 1.0,
+            };
+            Item::decode(&record(head, 1.0, &["m", value], &[])).map(|i| i.strings[1].to_string())
+        };
+        assert_eq!(metric("1").as_deref(), Some("1"));
+        assert_eq!(metric("1e+300").as_deref(), Some("1e+300"));
+        assert!(metric("Infinity").is_none() && metric("1 ").is_none());
         rec = record(SPAN, 1.0, &["\u{e9}"], &[]);
         let at = MAX_HEAD + 8 + 4;
         rec[at] = 0xff;
@@ -773,7 +782,7 @@ mod tests {
                 r#"RangeError|boom|RangeError: boom
     at handler (app.js:1:1) :: order_id="o1""#,
                 r#"string|a thrown string| :: "#,
-                r#"latency :: unit="ms""#,
+                r#"latency|2.5 :: unit="ms""#,
                 r#"héllo 😀 :: user={id=1i}"#,
                 "deep :: d=[[[[]]]]",
             ]

@@ -154,7 +154,10 @@ fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &
     }
 }
 
+/// A data point; `value` picks the histogram bucket, the value's text (a JSON number,
+/// checked at decode) is what is written.
 fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
+    let text = item.strings[1];
     out.extend_from_slice(b"{\"name\":");
     json::string(out, cut_chars(item.strings[0], MAX_STRING_CHARS));
     let unit = item.unit();
@@ -180,7 +183,7 @@ fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
         out.extend_from_slice(b",\"count\":\"1\"");
         for name in ["sum", "min", "max"] {
             field(out, name);
-            json::double(out, value);
+            out.extend_from_slice(text.as_bytes());
         }
         let bucket = bucket(value);
         out.extend_from_slice(b",\"bucketCounts\":[");
@@ -195,12 +198,12 @@ fn metric(out: &mut Vec<u8>, item: &Item, kind: MetricKind, value: f64) {
             if i > 0 {
                 out.push(b',');
             }
-            json::double(out, *b);
+            json::uint(out, (*b).into());
         }
         out.push(b']');
     } else {
         field(out, "asDouble");
-        json::double(out, value);
+        out.extend_from_slice(text.as_bytes());
     }
     field(out, "attributes");
     attributes(out, &[], item.attrs.clone(), unit.map(|_| "unit"), 0);
@@ -285,7 +288,7 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize) {
         }
         Value::Double(d) => {
             out.extend_from_slice(b"{\"doubleValue\":");
-            json::double(out, *d);
+            out.extend_from_slice(d.as_bytes());
         }
         Value::Bool(b) => {
             out.extend_from_slice(if *b {
@@ -366,7 +369,7 @@ mod tests {
             &[
                 ("endpoint", V::S("/v1/users")),
                 ("status", V::I(200)),
-                ("duration_ms", V::D(45.2)),
+                ("duration_ms", V::D("45.2")),
                 ("ok", V::B(false)),
                 ("tags", V::A(vec![V::S("a")])),
                 ("m", V::M(vec![("k", V::I(-3)), ("k", V::I(4))])),
@@ -461,7 +464,7 @@ mod tests {
                 value: 75.5,
             },
             1.0,
-            &["cpu.usage"],
+            &["cpu.usage", "75.5"],
             &[("unit", V::S("%")), ("host", V::S("a"))],
         ));
         assert!(gauge.contains("{\"name\":\"cpu.usage\",\"unit\":\"%\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"asDouble\":75.5,\"attributes\":[{\"key\":\"host\""), "{gauge}");
@@ -471,7 +474,7 @@ mod tests {
                 value: 1.0,
             },
             1.0,
-            &["requests"],
+            &["requests", "1"],
             &[],
         ));
         assert!(sum.contains("\"sum\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"startTimeUnixNano\":\"1000000\",\"asDouble\":1,\"attributes\":[]}],\"aggregationTemporality\":1,\"isMonotonic\":true}"), "{sum}");
@@ -481,7 +484,7 @@ mod tests {
                 value: 123.45,
             },
             1.0,
-            &["latency"],
+            &["latency", "123.45"],
             &[],
         ));
         assert!(hist.contains("\"count\":\"1\",\"sum\":123.45,\"min\":123.45,\"max\":123.45,\"bucketCounts\":[\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"0\",\"1\",\"0\""), "{hist}");

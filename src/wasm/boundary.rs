@@ -18,7 +18,7 @@ extern "C" {
     #[wasm_bindgen(js_name = bindScratch)]
     fn bind_scratch(memory: &JsValue, ptr: u32, len: u32);
     #[wasm_bindgen(js_name = writeItem)]
-    fn write_item(kind: u8, a: &JsValue, b: &JsValue) -> u32;
+    fn write_item(kind: u8, a: &JsValue, b: &JsValue, value: &JsValue) -> u32;
     /// The attributes of a typical item, for warm-up runs (the writer's own too).
     #[wasm_bindgen(js_name = sampleAttributes)]
     pub fn sample_attributes() -> JsValue;
@@ -41,16 +41,16 @@ fn scratch() -> *mut u8 {
     at as *mut u8
 }
 
-/// Has JS lay out an item of `kind` from the caller's arguments and hands its body to
-/// `ingest`. Returns false when the arguments do not make a valid item.
+/// Has JS lay out an item of `kind` from the caller's arguments (`value`: a metric's)
+/// and hands its body to `ingest`. Returns false when the arguments do not make a valid
+/// item.
 pub fn with_body<R>(
     kind: Kind,
-    a: &JsValue,
-    b: &JsValue,
+    [a, b, value]: [&JsValue; 3],
     ingest: impl FnOnce(&[u8]) -> R,
 ) -> Option<R> {
     let ptr = scratch();
-    let len = write_item(kind as u8, a, b) as usize;
+    let len = write_item(kind as u8, a, b, value) as usize;
     if len == 0 || len > SCRATCH_BYTES {
         return None;
     }

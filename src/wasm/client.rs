@@ -410,12 +410,12 @@ impl Client {
         }
     }
 
-    /// Lays out one item through the boundary and hands it to the core.
+    /// Lays out one item through the boundary (`args`: the first argument, the
+    /// attributes and a metric's value) and hands it to the core.
     fn track(
         &self,
         kind: Kind,
-        a: &JsValue,
-        b: &JsValue,
+        args: [&JsValue; 3],
         track: impl FnOnce(&mut Stats) -> Option<Track>,
     ) {
         let Ok(mut st) = self.state.try_borrow_mut() else {
@@ -428,7 +428,7 @@ impl Client {
         // The record carries the wall-clock time JS stamped it with: no second clock read.
         let mut at = None;
         let queued = track(&mut st.core.pipeline.stats).and_then(|t| {
-            boundary::with_body(kind, a, b, |body| {
+            boundary::with_body(kind, args, |body| {
                 let time = body_time_ms(body).unwrap_or_else(now);
                 at = Some(time);
                 st.core.track(time, t, body)
@@ -443,7 +443,10 @@ impl Client {
     /// Tracks an event (a span). Never throws.
     #[wasm_bindgen(js_name = trackEvent)]
     pub fn track_event(&self, name: &JsValue, attributes: &JsValue) {
-        self.track(Kind::Event, name, attributes, |_| Some(Track::Event));
+        let none = &JsValue::UNDEFINED;
+        self.track(Kind::Event, [name, attributes, none], |_| {
+            Some(Track::Event)
+        });
     }
 
     /// Tracks a metric: gauge (default), counter or histogram. Never throws.
@@ -455,7 +458,7 @@ impl Client {
         metric_type: &JsValue,
         attributes: &JsValue,
     ) {
-        self.track(Kind::Metric, name, attributes, |stats| {
+        self.track(Kind::Metric, [name, attributes, value], |stats| {
             let value = value.as_f64().filter(|v| v.is_finite())?;
             let kind = if metric_type.is_undefined() || metric_type.is_null() {
                 MetricKind::Gauge
@@ -475,7 +478,8 @@ impl Client {
     /// Tracks a log message with a severity (`LogSeverity` or a name). Never throws.
     #[wasm_bindgen(js_name = trackLog)]
     pub fn track_log(&self, message: &JsValue, severity: &JsValue, attributes: &JsValue) {
-        self.track(Kind::Log, message, attributes, |stats| {
+        let none = &JsValue::UNDEFINED;
+        self.track(Kind::Log, [message, attributes, none], |stats| {
             let level = if severity.is_undefined() || severity.is_null() {
                 Some(severity::INFO)
             } else if let Some(n) = severity.as_f64() {
@@ -493,7 +497,8 @@ impl Client {
     /// Tracks any thrown value as an error span with exception attributes. Never throws.
     #[wasm_bindgen(js_name = trackError)]
     pub fn track_error(&self, error: &JsValue, context: &JsValue) {
-        self.track(Kind::Error, error, context, |_| Some(Track::Error));
+        let none = &JsValue::UNDEFINED;
+        self.track(Kind::Error, [error, context, none], |_| Some(Track::Error));
     }
 
     /// `trackEvent`, resolving once the event is queued.
