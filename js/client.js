@@ -1,6 +1,29 @@
 // Plain JS values the client needs, each in one crossing: the status object (instead of
-// one wasm import call per property) and flush promises (without a wasm closure for their
-// executor).
+// one wasm import call per property), flush promises (without a wasm closure for their
+// executor) and the description of a bad option's value.
+
+/**
+ * How a configuration error shows the value `config[name]` it received: as JS prints it
+ * (`5`, `1.5`, `1e+300`, `NaN`, `null`), a string quoted and cut to 80 characters,
+ * anything else by its type.
+ */
+export function describeOption(config, name) {
+  try {
+    const v = config[name];
+    switch (typeof v) {
+      case 'string':
+        return JSON.stringify(v.length > 80 ? v.slice(0, 80) : v);
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        return String(v);
+      default:
+        return v === null ? 'null' : `a value of type ${typeof v}`;
+    }
+  } catch {
+    return 'a value from a throwing getter';
+  }
+}
 
 /** A pending promise and its resolver. */
 export function defer() {

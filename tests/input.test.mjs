@@ -140,6 +140,27 @@ test('invalid configuration throws a TypeError or RangeError naming the option a
   }
 });
 
+test('a configuration error ends with the value received, as JavaScript prints it', () => {
+  const base = { projectName: 'p', version: '1' };
+  const cases = [
+    [{ ...base, timeout: 5 }, "'timeout': expected a whole number from 100 to 600000 milliseconds (times are in milliseconds, not seconds), received 5"],
+    [{ ...base, retryBackoffBase: Infinity }, 'received Infinity'],
+    [{ ...base, batchSize: 1.5 }, 'received 1.5'],
+    [{ ...base, batchSize: NaN }, 'received NaN'],
+    [{ ...base, batchSize: 1e300 }, 'received 1e+300'],
+    [{ ...base, batchSize: true }, 'received true'],
+    [{ ...base, batchSize: null }, 'received null'],
+    [{ ...base, backend: 'a"b' }, 'received "a\\"b"'],
+    [{ ...base, verbose: 10n }, 'expected true or false, received a value of type bigint'],
+    [{ version: '1' }, "'projectName': expected a non-empty string, received undefined"],
+    [{ ...base, get timeout() { throw new Error('no'); } }, "'timeout': expected a whole number from 100 to 600000 milliseconds (times are in milliseconds, not seconds), received a value from a throwing getter"],
+    [{ ...base, backend: 'y'.repeat(100) }, `received "${'y'.repeat(80)}"`],
+  ];
+  for (const [config, ending] of cases) {
+    assert.throws(() => new AutomagikTelemetry(config), (e) => e.message.endsWith(ending) || assert.fail(`${e.message} does not end with ${ending}`));
+  }
+});
+
 test('the status never contains the ClickHouse password', () => {
   const t = new AutomagikTelemetry({ projectName: 'p', version: '1', clickhousePassword: 's3cr3t-pw', enabled: false });
   assert.ok(!JSON.stringify(t.getStatus()).includes('s3cr3t-pw'));

@@ -1,7 +1,10 @@
 //! Client configuration: defaults, validation and derived endpoints (SPEC §3).
 //!
 //! The wasm layer reads each option off the JS object as a [`Raw`] value; everything
-//! else happens here so that every rule is unit-tested natively.
+//! else happens here so that every rule is unit-tested natively. An error names the
+//! option and what is allowed; the wasm layer appends the value received as JS prints
+//! it (numbers, strings, types: the JS engine knows best, and the wasm then needs no
+//! float formatter).
 
 use crate::prelude::*;
 
@@ -20,85 +23,8 @@ pub enum Raw {
     Number(f64),
     /// A string.
     Str(String),
-    /// Anything else, described by its JS type (`object`, `function`, `bigint`, ...).
-    Other(String),
-}
-
-impl Raw {
-    /// Appends the value as an error message shows it. Built by hand, not with
-    /// `format!`: `core::fmt`'s float code alone is ~10 KB of gzipped wasm.
-    fn describe(&self, out: &mut String) {
-        match self {
-            Raw::Missing => out.push_str("undefined"),
-            Raw::Null => out.push_str("null"),
-            Raw::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Raw::Number(n) => number(out, *n),
-            Raw::Str(s) => {
-                let mut quoted = Vec::new();
-                json::string(&mut quoted, crate::core::model::cut_chars(s, 80));
-                out.push_str(&utf8(quoted));
-            }
-            Raw::Other(t) => {
-                out.push_str("a value of type ");
-                out.push_str(t);
-            }
-        }
-    }
-}
-
-/// Appends `n` as JavaScript prints it (`5`, `0.5`, `NaN`, `Infinity`, `1e+300`) for a
-/// message: whole numbers in full, others to six decimals, or six significant digits
-/// beyond 1e12 and below 1e-6. The wasm has no float formatter (see `json::is_number`).
-fn number(out: &mut String, n: f64) {
-    if n.is_nan() {
-        return out.push_str("NaN");
-    }
-    if n.is_sign_negative() && n != 0.0 {
-        out.push('-');
-    }
-    let mut m = n.abs();
-    if m.is_infinite() {
-        return out.push_str("Infinity");
-    }
-    let mut digits = Vec::new();
-    if float::is_whole(m) && m < 1e18 {
-        json::uint(&mut digits, m as u64);
-        return out.push_str(&utf8(digits));
-    }
-    let mut exp = 0i64;
-    if !(1e-6..1e12).contains(&m) {
-        while m >= 10.0 {
-            m /= 10.0;
-            exp += 1;
-        }
-        while m < 1.0 {
-            m *= 10.0;
-            exp -= 1;
-        }
-    }
-    let micros = float::trunc(m * 1e6 + 0.5) as u64;
-    json::uint(&mut digits, micros / 1_000_000);
-    let fraction = micros % 1_000_000;
-    if fraction > 0 {
-        digits.push(b'.');
-        json::uint(&mut digits, 1_000_000 + fraction);
-        digits.remove(digits.len() - 7); // the leading 1 that kept the zeros
-        while digits.last() == Some(&b'0') {
-            digits.pop();
-        }
-    }
-    if exp != 0 {
-        digits.extend_from_slice(if exp > 0 { b"e+" } else { b"e" });
-        json::int(&mut digits, exp);
-    }
-    out.push_str(&utf8(digits));
-}
-
-/// JSON text the writers in [`json`] produced, which is UTF-8 by construction. Not
-/// `from_utf8_lossy`: its replacement machinery is ~1 KB of wasm for a case that
-/// cannot happen.
-fn utf8(text: Vec<u8>) -> String {
-    String::from_utf8(text).unwrap_or_default()
+    /// Anything else (an object, function, bigint, symbol, or a getter that threw).
+    Other,
 }
 
 /// Whether a bad option has the wrong type or a value out of range (JS `TypeError` or
@@ -111,12 +37,14 @@ pub enum ErrorKind {
     Range,
 }
 
-/// A configuration error naming the option, the value received and what is allowed.
+/// A configuration error naming the option and what is allowed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {
     /// Which JS error class to throw.
     pub kind: ErrorKind,
-    /// The full message.
+    /// The option at fault (its value is described after the message).
+    pub option: &'static str,
+    /// The message, up to the value received.
     pub message: String,
 }
 
@@ -235,54 +163,60 @@ struct Options<'a> {
 }
 
 impl Options<'_> {
-    /// Keeps the first error: the option, what is allowed, and the value received.
-    fn fail(&mut self, kind: ErrorKind, name: &str, raw: &Raw, allowed: &str) {
+    /// Keeps the first error: the option and what is allowed.
+    fn fail(&mut self, kind: ErrorKind, name: &'static str, allowed: &str) {
         if self.error.is_some() {
             return;
         }
-        let mut message = String::from("AutomagikTelemetry: invalid option '");
-        for part in [name, "': expected ", allowed, ", received "] {
-            message.push_str(part);
-        }
-        raw.describe(&mut message);
-        self.error = Some(ConfigError { kind, message });
+        let message = [
+            "AutomagikTelemetry: invalid option '",
+            name,
+            "': expected ",
+            allowed,
+        ]
+        .concat();
+        self.error = Some(ConfigError {
+            kind,
+            option: name,
+            message,
+        });
     }
 
     /// A non-empty string; `default` stands in when it is missing, unless it is empty
     /// (a required option).
-    fn string(&mut self, name: &str, default: &str) -> String {
-        let (kind, raw) = match ((self.get)(name), default) {
+    fn string(&mut self, name: &'static str, default: &str) -> String {
+        let kind = match ((self.get)(name), default) {
             (Raw::Str(s), _) if !s.trim().is_empty() => return s,
             (Raw::Missing, d) if !d.is_empty() => return d.into(),
-            (raw @ Raw::Str(_), _) => (ErrorKind::Range, raw),
-            (raw, _) => (ErrorKind::Type, raw),
+            (Raw::Str(_), _) => ErrorKind::Range,
+            _ => ErrorKind::Type,
         };
-        self.fail(kind, name, &raw, "a non-empty string");
+        self.fail(kind, name, "a non-empty string");
         default.into()
     }
 
     /// A string that may be empty (credentials: empty means none).
-    fn any_string(&mut self, name: &str, default: &str) -> String {
+    fn any_string(&mut self, name: &'static str, default: &str) -> String {
         match (self.get)(name) {
             Raw::Str(s) => s,
             Raw::Missing => default.into(),
-            raw => {
-                self.fail(ErrorKind::Type, name, &raw, "a string");
+            _ => {
+                self.fail(ErrorKind::Type, name, "a string");
                 default.into()
             }
         }
     }
 
-    fn boolean(&mut self, name: &str, default: bool) -> bool {
+    fn boolean(&mut self, name: &'static str, default: bool) -> bool {
         self.optional_bool(name).unwrap_or(default)
     }
 
-    fn optional_bool(&mut self, name: &str) -> Option<bool> {
+    fn optional_bool(&mut self, name: &'static str) -> Option<bool> {
         match (self.get)(name) {
             Raw::Bool(b) => Some(b),
             Raw::Missing => None,
-            raw => {
-                self.fail(ErrorKind::Type, name, &raw, "true or false");
+            _ => {
+                self.fail(ErrorKind::Type, name, "true or false");
                 None
             }
         }
@@ -291,33 +225,38 @@ impl Options<'_> {
     /// A number in `min..=max`; `unit` explains the scale in the error message.
     fn number(
         &mut self,
-        name: &str,
+        name: &'static str,
         default: f64,
-        min: f64,
-        max: f64,
+        [min, max]: [u32; 2],
         whole: bool,
         unit: &str,
     ) -> f64 {
-        let raw = (self.get)(name);
-        let kind = match raw {
+        let kind = match (self.get)(name) {
             Raw::Missing => return default,
-            Raw::Number(n) if n >= min && n <= max && (!whole || float::is_whole(n)) => return n,
+            Raw::Number(n)
+                if n >= f64::from(min) && n <= f64::from(max) && (!whole || float::is_whole(n)) =>
+            {
+                return n
+            }
             Raw::Number(_) => ErrorKind::Range,
             _ => ErrorKind::Type,
         };
         // "a whole number from 100 to 600000 milliseconds (...)"
-        let mut allowed = String::from(if whole { "a whole number" } else { "a number" });
-        allowed.push_str(" from ");
-        number(&mut allowed, min);
-        allowed.push_str(" to ");
-        number(&mut allowed, max);
-        allowed.push(' ');
-        allowed.push_str(unit);
-        self.fail(kind, name, &raw, &allowed);
+        let allowed = [
+            if whole { "a whole number" } else { "a number" },
+            " from ",
+            &json::decimal(min.into()),
+            " to ",
+            &json::decimal(max.into()),
+            " ",
+            unit,
+        ]
+        .concat();
+        self.fail(kind, name, &allowed);
         default
     }
 
-    fn url(&mut self, name: &str, default: &str) -> String {
+    fn url(&mut self, name: &'static str, default: &str) -> String {
         let s = self.string(name, default);
         let rest = s
             .strip_prefix("https://")
@@ -331,25 +270,19 @@ impl Options<'_> {
                 s.trim_end_matches('/').into()
             }
             _ => {
-                self.fail(
-                    ErrorKind::Range,
-                    name,
-                    &Raw::Str(s),
-                    "an http:// or https:// URL",
-                );
+                self.fail(ErrorKind::Range, name, "an http:// or https:// URL");
                 default.into()
             }
         }
     }
 
     /// A ClickHouse identifier: it is spliced into the INSERT query, so only plain names.
-    fn identifier(&mut self, name: &str, default: &str) -> String {
+    fn identifier(&mut self, name: &'static str, default: &str) -> String {
         let s = self.string(name, default);
         if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             self.fail(
                 ErrorKind::Range,
                 name,
-                &Raw::Str(s),
                 "a name of letters, digits and underscores",
             );
             return default.into();
@@ -358,7 +291,7 @@ impl Options<'_> {
     }
 }
 
-const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+const MAX_TIMER_MS: u32 = 2_147_483_647;
 
 impl Config {
     /// Validates the options `get` returns by name (see [`OPTIONS`]). The error names the
@@ -371,14 +304,8 @@ impl Config {
         let backend = match o.string("backend", "otlp").as_str() {
             "otlp" => Backend::Otlp,
             "clickhouse" => Backend::ClickHouse,
-            other => {
-                let other = Raw::Str(other.into());
-                o.fail(
-                    ErrorKind::Range,
-                    "backend",
-                    &other,
-                    "'otlp' or 'clickhouse'",
-                );
+            _ => {
+                o.fail(ErrorKind::Range, "backend", "'otlp' or 'clickhouse'");
                 Backend::Otlp
             }
         };
@@ -391,34 +318,26 @@ impl Config {
         let logs_endpoint = o.url("logsEndpoint", &[&endpoint, "/v1/logs"].concat());
         let organization = o.string("organization", "namastex");
         let ms = "milliseconds (times are in milliseconds, not seconds)";
-        let timeout_ms = o.number("timeout", 5000.0, 100.0, 600_000.0, true, ms) as u32;
-        let batch_size = o.number("batchSize", 100.0, 1.0, 100_000.0, true, "items") as u32;
+        let timeout_ms = o.number("timeout", 5000.0, [100, 600_000], true, ms) as u32;
+        let batch_size = o.number("batchSize", 100.0, [1, 100_000], true, "items") as u32;
         let flush_interval_ms =
-            o.number("flushInterval", 5000.0, 0.0, MAX_TIMER_MS, true, ms) as u32;
+            o.number("flushInterval", 5000.0, [0, MAX_TIMER_MS], true, ms) as u32;
         let compression_enabled = o.boolean("compressionEnabled", true);
-        let compression_threshold = o.number(
-            "compressionThreshold",
-            1024.0,
-            0.0,
-            u32::MAX as f64,
-            true,
-            "bytes",
-        ) as u32;
-        let max_retries = o.number("maxRetries", 3.0, 0.0, 100.0, true, "retries") as u32;
-        let retry_backoff_base_ms = o.number("retryBackoffBase", 1000.0, 0.0, 300_000.0, false, ms);
+        let compression_threshold =
+            o.number("compressionThreshold", 1024.0, [0, u32::MAX], true, "bytes") as u32;
+        let max_retries = o.number("maxRetries", 3.0, [0, 100], true, "retries") as u32;
+        let retry_backoff_base_ms = o.number("retryBackoffBase", 1000.0, [0, 300_000], false, ms);
         let max_queue_bytes = o.number(
             "maxQueueBytes",
             4.0 * 1024.0 * 1024.0,
-            16_384.0,
-            1024.0 * 1024.0 * 1024.0,
+            [16_384, 1 << 30],
             true,
             "bytes",
         ) as u32;
         let max_batch_bytes = o.number(
             "maxBatchBytes",
             512.0 * 1024.0,
-            1024.0,
-            64.0 * 1024.0 * 1024.0,
+            [1024, 64 << 20],
             true,
             "bytes",
         ) as u32;
@@ -531,66 +450,57 @@ mod tests {
     fn a_timeout_in_seconds_is_rejected_with_the_unit() {
         let e = err(&[("timeout", Raw::Number(5.0))]);
         assert_eq!(e.kind, ErrorKind::Range);
+        assert_eq!(e.option, "timeout");
         assert!(e.message.contains("'timeout'"), "{}", e.message);
-        assert!(e.message.contains("received 5"), "{}", e.message);
         assert!(e.message.contains("milliseconds"), "{}", e.message);
     }
 
     #[test]
-    fn messages_name_the_option_the_allowed_range_and_the_value_as_js_prints_it() {
-        let msg = |name, raw| err(&[(name, raw)]).message;
+    fn messages_name_the_option_and_the_allowed_range() {
+        let msg = |name, raw| err(&[(name, raw)]);
+        let e = msg("timeout", Raw::Number(5.0));
         assert_eq!(
-            msg("timeout", Raw::Number(5.0)),
+            e.message,
             "AutomagikTelemetry: invalid option 'timeout': expected a whole number from 100 \
-             to 600000 milliseconds (times are in milliseconds, not seconds), received 5"
+             to 600000 milliseconds (times are in milliseconds, not seconds)"
         );
-        assert!(msg("retryBackoffBase", Raw::Number(f64::INFINITY))
-            .ends_with("expected a number from 0 to 300000 milliseconds (times are in milliseconds, not seconds), received Infinity"));
-        assert!(msg("batchSize", Raw::Number(1.5)).ends_with("received 1.5"));
-        assert!(msg("batchSize", Raw::Number(f64::NAN)).ends_with("received NaN"));
-        assert!(msg("batchSize", Raw::Bool(true)).ends_with("received true"));
-        assert!(msg("batchSize", Raw::Null).ends_with("received null"));
-        assert!(msg("backend", Raw::Str("a\"b".into())).ends_with(r#"received "a\"b""#));
-        assert!(msg("verbose", Raw::Other("bigint".into()))
-            .ends_with("expected true or false, received a value of type bigint"));
-    }
-
-    #[test]
-    fn numbers_in_messages_read_as_js_prints_them() {
-        let text = |n: f64| {
-            let mut out = String::new();
-            number(&mut out, n);
-            out
-        };
-        for (n, js) in [
-            (5.0, "5"),
-            (-0.0, "0"),
-            (0.5, "0.5"),
-            (-0.25, "-0.25"),
-            (0.1, "0.1"),
-            (123_456.789, "123456.789"),
-            (1e15, "1000000000000000"),
-            (1e21, "1e+21"),
-            (1e300, "1e+300"),
-            (1.5e-7, "1.5e-7"),
-            (f64::NEG_INFINITY, "-Infinity"),
+        assert_eq!(e.option, "timeout");
+        let e = msg("retryBackoffBase", Raw::Number(f64::INFINITY));
+        assert!(e.message.ends_with(
+            "expected a number from 0 to 300000 milliseconds (times are in milliseconds, not seconds)"
+        ));
+        for (name, raw) in [
+            ("batchSize", Raw::Number(1.5)),
+            ("batchSize", Raw::Number(f64::NAN)),
+            ("batchSize", Raw::Bool(true)),
+            ("batchSize", Raw::Null),
         ] {
-            assert_eq!(text(n), js);
+            let e = msg(name, raw);
+            assert!(e
+                .message
+                .ends_with("expected a whole number from 1 to 100000 items"));
+            assert_eq!(e.option, "batchSize");
         }
+        assert!(msg("backend", Raw::Str("a\"b".into()))
+            .message
+            .ends_with("expected 'otlp' or 'clickhouse'"));
+        assert!(msg("verbose", Raw::Other)
+            .message
+            .ends_with("expected true or false"));
     }
 
     #[test]
     fn wrong_types_and_missing_required_options_are_type_errors() {
         let e = Config::parse(&mut |_| Raw::Missing).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Type);
-        assert!(e.message.contains("'projectName'") && e.message.contains("undefined"));
+        assert!(e.message.contains("'projectName'") && e.option == "projectName");
         let e = err(&[("batchSize", Raw::Str("100".into()))]);
         assert_eq!(e.kind, ErrorKind::Type);
-        assert!(e.message.contains("\"100\""), "{}", e.message);
+        assert_eq!(e.option, "batchSize");
         let e = err(&[("enabled", Raw::Str("yes".into()))]);
         assert_eq!(e.kind, ErrorKind::Type);
-        let e = err(&[("verbose", Raw::Other("function".into()))]);
-        assert!(e.message.contains("function"), "{}", e.message);
+        let e = err(&[("verbose", Raw::Other)]);
+        assert_eq!((e.kind, e.option), (ErrorKind::Type, "verbose"));
     }
 
     #[test]

@@ -301,7 +301,7 @@ fn raw(v: &JsValue) -> Raw {
     } else if let Some(s) = v.as_string() {
         Raw::Str(s)
     } else {
-        Raw::Other(type_of(v))
+        Raw::Other
     }
 }
 
@@ -317,10 +317,17 @@ fn type_error(parts: &[&str]) -> JsValue {
     TypeError::new(&parts.concat()).into()
 }
 
-fn config_error(e: ConfigError) -> JsValue {
+/// The error for `e`, its message ending in the value received as JS prints it.
+fn config_error(config: &JsValue, e: ConfigError) -> JsValue {
+    let message = [
+        e.message.as_str(),
+        ", received ",
+        &plain::describe_option(config, e.option),
+    ]
+    .concat();
     match e.kind {
-        ErrorKind::Type => TypeError::new(&e.message).into(),
-        ErrorKind::Range => RangeError::new(&e.message).into(),
+        ErrorKind::Type => TypeError::new(&message).into(),
+        ErrorKind::Range => RangeError::new(&message).into(),
     }
 }
 
@@ -349,10 +356,8 @@ impl Client {
                 &type_of(&config),
             ]));
         }
-        let parsed = Config::parse(&mut |name| {
-            get(&config, name).map_or_else(|_| Raw::Other("a throwing getter".into()), |v| raw(&v))
-        })
-        .map_err(config_error)?;
+        let parsed = Config::parse(&mut |name| get(&config, name).map_or(Raw::Other, |v| raw(&v)))
+            .map_err(|e| config_error(&config, e))?;
         let env = get(&config, "env").unwrap_or(JsValue::UNDEFINED);
         if !(env.is_undefined() || env.is_null() || env.is_object()) {
             return Err(type_error(&[

@@ -1,6 +1,7 @@
 //! Bindings to `js/client.js`: the status object built in one crossing (every wasm
 //! import costs glue and every property set a crossing; building it field by field
-//! took ~1 KB of wasm) and flush promises made without a Rust closure for the executor.
+//! took ~1 KB of wasm), flush promises made without a Rust closure for the executor, and
+//! a bad option's value as JS prints it (the wasm formats no floats).
 
 use crate::prelude::*;
 
@@ -19,6 +20,10 @@ extern "C" {
     /// Resolves the promise (with undefined).
     #[wasm_bindgen(method)]
     pub fn resolve(this: &Deferred);
+
+    /// How a configuration error shows the value `config[name]` it received.
+    #[wasm_bindgen(js_name = describeOption)]
+    pub fn describe_option(config: &JsValue, name: &str) -> String;
 
     #[wasm_bindgen(js_name = status)]
     fn status(numbers: &[f64], text: &str) -> JsValue;
