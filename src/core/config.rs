@@ -183,10 +183,11 @@ impl Options<'_> {
     }
 
     /// A non-empty string; `default` stands in when it is missing, unless it is empty
-    /// (a required option).
+    /// (a required option). Blank means ASCII whitespace only: Unicode's whitespace
+    /// tables cost more wasm than a name of no-break spaces is worth refusing.
     fn string(&mut self, name: &'static str, default: &str) -> String {
         let kind = match ((self.get)(name), default) {
-            (Raw::Str(s), _) if !s.trim().is_empty() => return s,
+            (Raw::Str(s), _) if !s.trim_ascii().is_empty() => return s,
             (Raw::Missing, d) if !d.is_empty() => return d.into(),
             (Raw::Str(_), _) => ErrorKind::Range,
             _ => ErrorKind::Type,
@@ -265,7 +266,7 @@ impl Options<'_> {
             Some(host)
                 if !host.is_empty()
                     && !host.starts_with('/')
-                    && !s.chars().any(char::is_whitespace) =>
+                    && !s.bytes().any(|b| b.is_ascii_whitespace()) =>
             {
                 s.trim_end_matches('/').into()
             }

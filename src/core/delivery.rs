@@ -199,7 +199,7 @@ impl Delivery {
         let failure = |p: &Pipeline| {
             let mut what = reply.outcome.describe();
             if !reply.message.is_empty() {
-                what = [&what, ": ", reply.message.trim()].concat();
+                what = [&what, ": ", reply.message.trim_ascii()].concat();
             }
             p.redact([p.url_base(Signal::ALL[lane]), ": ", &what].concat())
         };

@@ -48,7 +48,7 @@ pub fn decide(f: &Facts) -> bool {
         return on;
     }
     if let Some(v) = &f.env_enabled {
-        let v = v.trim().to_ascii_lowercase();
+        let v = v.trim_ascii().to_ascii_lowercase();
         return matches!(v.as_str(), "true" | "1" | "yes" | "on");
     }
     !(f.privacy_signal || f.ci)
@@ -56,7 +56,10 @@ pub fn decide(f: &Facts) -> bool {
 
 /// Whether a CI variable's value means "set".
 pub fn ci_value_set(v: &str) -> bool {
-    !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false")
+    !matches!(
+        v.trim_ascii().to_ascii_lowercase().as_str(),
+        "" | "0" | "false"
+    )
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ impl MetricKind {
             ("histogram", MetricKind::Histogram),
         ]
         .into_iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(s.trim()))
+        .find(|(n, _)| n.eq_ignore_ascii_case(s.trim_ascii()))
         .map(|(_, k)| k)
     }
 

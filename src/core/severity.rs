@@ -10,7 +10,7 @@ const NAMES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
 /// Parses a severity name case-insensitively, with common aliases.
 pub fn parse(s: &str) -> Option<u8> {
-    let s = s.trim().to_ascii_uppercase();
+    let s = s.trim_ascii().to_ascii_uppercase();
     let name = match s.as_str() {
         "WARNING" => "WARN",
         "ERR" => "ERROR",
