@@ -2,6 +2,17 @@
 // one wasm import call per property), flush promises (without a wasm closure for their
 // executor) and the description of a bad option's value.
 
+const THREW = Symbol('a throwing getter');
+
+/** `config[name]`, or a symbol when reading it threw. */
+export function option(config, name) {
+  try {
+    return config[name];
+  } catch {
+    return THREW;
+  }
+}
+
 /**
  * How a configuration error shows the value `config[name]` it received: as JS prints it
  * (`5`, `1.5`, `1e+300`, `NaN`, `null`), a string quoted and cut to 80 characters,

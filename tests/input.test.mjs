@@ -155,6 +155,8 @@ test('a configuration error ends with the value received, as JavaScript prints i
     [{ version: '1' }, "'projectName': expected a non-empty string, received undefined"],
     [{ ...base, get timeout() { throw new Error('no'); } }, "'timeout': expected a whole number from 100 to 600000 milliseconds (times are in milliseconds, not seconds), received a value from a throwing getter"],
     [{ ...base, backend: 'y'.repeat(100) }, `received "${'y'.repeat(80)}"`],
+    [{ ...base, env: 'CI=1' }, `'env': expected an object of environment variables, received "CI=1"`],
+    [{ ...base, get env() { throw new Error('no'); } }, "'env': expected an object of environment variables, received a value from a throwing getter"],
   ];
   for (const [config, ending] of cases) {
     assert.throws(() => new AutomagikTelemetry(config), (e) => e.message.endsWith(ending) || assert.fail(`${e.message} does not end with ${ending}`));

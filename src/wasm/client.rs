@@ -12,7 +12,7 @@ use crate::prelude::*;
 use ::core::cell::{Cell, RefCell, RefMut};
 use alloc::rc::Rc;
 
-use js_sys::{Promise, RangeError, Reflect, TypeError};
+use js_sys::{Promise, RangeError, TypeError};
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
@@ -305,10 +305,6 @@ fn raw(v: &JsValue) -> Raw {
     }
 }
 
-fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
-    Reflect::get(target, &JsValue::from_str(key))
-}
-
 fn type_of(v: &JsValue) -> String {
     v.js_typeof().as_string().unwrap_or_default()
 }
@@ -356,13 +352,13 @@ impl Client {
                 &type_of(&config),
             ]));
         }
-        let parsed = Config::parse(&mut |name| get(&config, name).map_or(Raw::Other, |v| raw(&v)))
+        let parsed = Config::parse(&mut |name| raw(&plain::option(&config, name)))
             .map_err(|e| config_error(&config, e))?;
-        let env = get(&config, "env").unwrap_or(JsValue::UNDEFINED);
+        let env = plain::option(&config, "env");
         if !(env.is_undefined() || env.is_null() || env.is_object()) {
             return Err(type_error(&[
-                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received a value of type ",
-                &type_of(&env),
+                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received ",
+                &plain::describe_option(&config, "env"),
             ]));
         }
         let env = if env.is_null() {

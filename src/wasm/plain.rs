@@ -21,6 +21,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn resolve(this: &Deferred);
 
+    /// `config[name]`, or a symbol when reading it threw (no catching import: a throwing
+    /// getter reads as a value of no usable type).
+    pub fn option(config: &JsValue, name: &str) -> JsValue;
     /// How a configuration error shows the value `config[name]` it received.
     #[wasm_bindgen(js_name = describeOption)]
     pub fn describe_option(config: &JsValue, name: &str) -> String;
