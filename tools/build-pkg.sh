@@ -36,7 +36,7 @@ opt --skip-pass=memory-packing
 node tools/drop-dead-data.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry_bg.wasm
 opt
 node tools/short-names.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry.js
-cp js/package/node.js js/package/browser.js js/package/deno.js js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
+cp js/package/api.js js/package/node.js js/package/browser.js js/package/deno.js js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
 sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
 # Every shipped module minified in place (ESM kept, no bundling: each entry still imports
 # the shared glue): 44 KB -> 25 KB raw. Identifiers are not renamed, so that stack traces

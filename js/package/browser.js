@@ -8,5 +8,5 @@ import init from './automagik_telemetry.js';
 
 await init({ module_or_path: new URL('./automagik_telemetry_bg.wasm', import.meta.url) });
 
-export { AutomagikTelemetry, LogSeverity } from './automagik_telemetry.js';
+export { AutomagikTelemetry, LogSeverity } from './api.js';
 export { MetricType, StandardEvents, VERSION } from './constants.js';

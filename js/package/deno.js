@@ -12,5 +12,5 @@ const module = await import('./deno_wasm.js').then(
 );
 initSync({ module });
 
-export { AutomagikTelemetry, LogSeverity } from './automagik_telemetry.js';
+export { AutomagikTelemetry, LogSeverity } from './api.js';
 export { MetricType, StandardEvents, VERSION } from './constants.js';

@@ -18,5 +18,5 @@ clearTimeout(setTimeout(() => {}, 0));
 
 initSync({ module: readFileSync(new URL('./automagik_telemetry_bg.wasm', import.meta.url)) });
 
-export { AutomagikTelemetry, LogSeverity } from './automagik_telemetry.js';
+export { AutomagikTelemetry, LogSeverity } from './api.js';
 export { MetricType, StandardEvents, VERSION } from './constants.js';

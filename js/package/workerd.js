@@ -1,7 +1,8 @@
 // Cloudflare Workers entry: workerd forbids compiling wasm from bytes, so the module is
 // imported as a precompiled WebAssembly.Module.
 import wasmModule from './automagik_telemetry_bg.wasm';
-import { AutomagikTelemetry, initSync } from './automagik_telemetry.js';
+import { AutomagikTelemetry } from './api.js';
+import { initSync } from './automagik_telemetry.js';
 
 initSync({ module: wasmModule });
 
@@ -24,5 +25,5 @@ for (const name of ['flush', 'shutdown', 'disable']) {
 }
 
 export { AutomagikTelemetry };
-export { LogSeverity } from './automagik_telemetry.js';
+export { LogSeverity } from './api.js';
 export { MetricType, StandardEvents, VERSION } from './constants.js';

@@ -9,24 +9,38 @@ use crate::core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
 use crate::core::encoder::Identity;
 use crate::core::ids::uuid_v4;
 
+// Strings come back as plain JS values, read with `as_string`: a `String` return makes
+// wasm-bindgen write a wrapper per import that passes it through a return slot.
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
     #[wasm_bindgen(js_name = runtimeInfo)]
-    fn runtime_info() -> String;
+    fn runtime_info_js() -> JsValue;
     #[wasm_bindgen(js_name = readEnv)]
-    fn read_env(env: &JsValue, name: &str) -> Option<String>;
+    fn read_env_js(env: &JsValue, name: &str) -> JsValue;
     #[wasm_bindgen(js_name = storageGet)]
-    fn storage_get(key: &str) -> Option<String>;
+    fn storage_get_js(key: &str) -> JsValue;
     #[wasm_bindgen(js_name = storageSet)]
     fn storage_set(key: &str, value: Option<String>);
     #[wasm_bindgen(js_name = privacySignal)]
     fn privacy_signal() -> bool;
     #[wasm_bindgen(js_name = fillRandom)]
-    fn fill_random(buf: &mut [u8]) -> String;
+    fn fill_random_js(buf: &mut [u8]) -> JsValue;
     /// Writes a `verbose` debug line to the console.
     pub fn debug(line: &str);
     /// Writes a warning to the console.
     pub fn warn(line: &str);
+}
+
+fn runtime_info() -> String {
+    runtime_info_js().as_string().unwrap_or_default()
+}
+
+fn read_env(env: &JsValue, name: &str) -> Option<String> {
+    read_env_js(env, name).as_string()
+}
+
+fn storage_get(key: &str) -> Option<String> {
+    storage_get_js(key).as_string()
 }
 
 const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
@@ -91,7 +105,9 @@ pub struct SessionStart {
 /// runtime's facts and a seed. Called on the first tracking call, never at construction.
 pub fn start_session(environment: String) -> SessionStart {
     let mut random = [0u8; 48];
-    let fault = Some(fill_random(&mut random)).filter(|f| !f.is_empty());
+    let fault = fill_random_js(&mut random)
+        .as_string()
+        .filter(|f| !f.is_empty());
     let [user, session, seed] = [0, 16, 32].map(|i| {
         let mut b = [0u8; 16];
         b.copy_from_slice(&random[i..i + 16]);
