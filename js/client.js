@@ -1,6 +1,6 @@
 // Plain JS values the client needs, each in one crossing: the status object (instead of
 // one wasm import call per property), flush promises (without a wasm closure for their
-// executor) and the description of a bad option's value.
+// executor), the options, and the error a bad one throws.
 
 const THREW = Symbol('a throwing getter');
 
@@ -14,26 +14,27 @@ export function option(config, name) {
 }
 
 /**
- * How a configuration error shows the value `config[name]` it received: as JS prints it
- * (`5`, `1.5`, `1e+300`, `NaN`, `null`), a string quoted and cut to 80 characters,
- * anything else by its type.
+ * The error a bad configuration throws (a RangeError when `range`, else a TypeError):
+ * `message`, then the value received, `config[name]` (or `config` itself when `name` is
+ * empty), as JS prints it (`5`, `1.5`, `1e+300`, `NaN`, `null`), a string quoted and cut to
+ * 80 characters, anything else by its type.
  */
-export function describeOption(config, name) {
-  try {
-    const v = config[name];
-    switch (typeof v) {
-      case 'string':
-        return JSON.stringify(v.length > 80 ? v.slice(0, 80) : v);
-      case 'number':
-      case 'boolean':
-      case 'undefined':
-        return String(v);
-      default:
-        return v === null ? 'null' : `a value of type ${typeof v}`;
-    }
-  } catch {
-    return 'a value from a throwing getter';
+export function configError(range, message, config, name) {
+  const v = name ? option(config, name) : config;
+  let received;
+  switch (typeof v) {
+    case 'string':
+      received = JSON.stringify(v.length > 80 ? v.slice(0, 80) : v);
+      break;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      received = String(v);
+      break;
+    default:
+      received = v === THREW ? 'a value from a throwing getter' : v === null ? 'null' : `a value of type ${typeof v}`;
   }
+  return new (range ? RangeError : TypeError)(`${message}, received ${received}`);
 }
 
 /** A pending promise and its resolver. */

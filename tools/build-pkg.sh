@@ -22,12 +22,14 @@ node tools/abort-panics.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_teleme
 # them all by default): 0.7 KB less gzipped. It once cost cold calls (31 us each instead of
 # 8 for the next 99 calls); since the record writer and the tracking path are warmed
 # before the first call, `make bench` sees no difference (first call 174-177 us against
-# 185-196, next 99 3.55-3.65 us against 3.6).
+# 185-196, next 99 3.55-3.65 us against 3.6). Memory starts zeroed (the module defines
+# it), and its first KiB is never used: Rust's stack starts at 1 MiB and grows down, its
+# data and heap lie above; so wasm-opt may fold constants into load and store offsets.
 opt() {
   node_modules/.bin/wasm-opt -Oz --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-reference-types --enable-multivalue --enable-mutable-globals \
-    --one-caller-inline-max-function-size=20 \
+    --one-caller-inline-max-function-size=20 --zero-filled-memory --low-memory-unused \
     "$@" pkg/automagik_telemetry_bg.wasm -o pkg/automagik_telemetry_bg.wasm
 }
 # The data only panic sites named goes (it needs the segments as linked: no packing

@@ -49,10 +49,33 @@ for (const line of mod.emitText().split('\n')) {
   }
 }
 
+// A source path and a panic `Location` (path pointer, path length, line, column) are only
+// ever named by their address, never walked to their end: a pointer one past one of them
+// is the start of what follows it, not a reference to it.
+const decoder = new TextDecoder('utf-8', { fatal: true });
+function isPath(s) {
+  try {
+    return /^[\x21-\x7e]+\.rs\0?$/.test(decoder.decode(s.data));
+  } catch {
+    return false;
+  }
+}
+const paths = new Map(segments.filter(isPath).map((s) => [s.offset, s]));
+function isLocation(s) {
+  if (s.data.length !== 16) return false;
+  const v = new DataView(s.data.buffer, s.data.byteOffset, 16);
+  const path = paths.get(v.getUint32(0, true));
+  return !!path && v.getUint32(4, true) <= path.data.length && v.getUint32(8, true) < 1e6 && v.getUint32(12, true) < 1e4;
+}
+const walkable = (s) => !paths.has(s.offset) && !isLocation(s);
+
 // Segments a reference keeps: the one holding it (or ending at it: a pointer one past
-// the end), and those starting up to SLACK bytes after it.
+// the end, unless nothing walks it), and those starting up to SLACK bytes after it.
 function keptBy(n) {
-  return segments.filter((s) => (n >= s.offset && n <= s.offset + s.data.length) || (s.offset > n && s.offset - n <= SLACK));
+  return segments.filter((s) => {
+    const end = s.offset + s.data.length;
+    return (n >= s.offset && n < end) || (n === end && walkable(s)) || (s.offset > n && s.offset - n <= SLACK);
+  });
 }
 const live = new Set();
 const pending = [...refs];

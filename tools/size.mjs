@@ -7,15 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-/** Issue 8's budget and goal, in gzip -9 bytes. */
+/** Issue 8's budget and goal, in gzip -9 bytes. `make test` fails above the budget. */
 export const BUDGET = 45_000;
 export const GOAL = 30_000;
-/**
- * What `make test` enforces while the budget is not met: the size reached so far (45,274 B)
- * plus a little room, so that no change makes it worse. It comes down as the size does,
- * and becomes BUDGET once the package fits.
- */
-export const CEILING = 45_600;
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 

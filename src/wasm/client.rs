@@ -12,7 +12,7 @@ use crate::prelude::*;
 use ::core::cell::{Cell, RefCell, RefMut};
 use alloc::rc::Rc;
 
-use js_sys::{Promise, RangeError, TypeError};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
@@ -305,26 +305,9 @@ fn raw(v: &JsValue) -> Raw {
     }
 }
 
-fn type_of(v: &JsValue) -> String {
-    v.js_typeof().as_string().unwrap_or_default()
-}
-
-fn type_error(parts: &[&str]) -> JsValue {
-    TypeError::new(&parts.concat()).into()
-}
-
 /// The error for `e`, its message ending in the value received as JS prints it.
 fn config_error(config: &JsValue, e: ConfigError) -> JsValue {
-    let message = [
-        e.message.as_str(),
-        ", received ",
-        &plain::describe_option(config, e.option),
-    ]
-    .concat();
-    match e.kind {
-        ErrorKind::Type => TypeError::new(&message).into(),
-        ErrorKind::Range => RangeError::new(&message).into(),
-    }
+    plain::config_error(e.kind == ErrorKind::Range, &e.message, config, e.option)
 }
 
 /// A settled promise, from the same JS helper as the pending ones (one import fewer).
@@ -350,19 +333,23 @@ impl Client {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Client, JsValue> {
         if !config.is_object() {
-            return Err(type_error(&[
-                "AutomagikTelemetry: expected a configuration object such as { projectName: 'my-app', version: '1.0.0' }, received ",
-                &type_of(&config),
-            ]));
+            return Err(plain::config_error(
+                false,
+                "AutomagikTelemetry: expected a configuration object such as { projectName: 'my-app', version: '1.0.0' }",
+                &config,
+                "",
+            ));
         }
         let parsed = Config::parse(&mut |name| raw(&plain::option(&config, name)))
             .map_err(|e| config_error(&config, e))?;
         let env = plain::option(&config, "env");
         if !(env.is_undefined() || env.is_null() || env.is_object()) {
-            return Err(type_error(&[
-                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables, received ",
-                &plain::describe_option(&config, "env"),
-            ]));
+            return Err(plain::config_error(
+                false,
+                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables",
+                &config,
+                "env",
+            ));
         }
         let env = if env.is_null() {
             JsValue::UNDEFINED

@@ -24,19 +24,14 @@ extern "C" {
     /// `config[name]`, or a symbol when reading it threw (no catching import: a throwing
     /// getter reads as a value of no usable type).
     pub fn option(config: &JsValue, name: &str) -> JsValue;
-    #[wasm_bindgen(js_name = describeOption)]
-    fn describe_option_js(config: &JsValue, name: &str) -> JsValue;
+    /// The error a bad configuration throws: `message`, then how JS prints the value
+    /// received, `config[name]` (`config` itself when `name` is empty); a `RangeError`
+    /// when `range`, else a `TypeError`.
+    #[wasm_bindgen(js_name = configError)]
+    pub fn config_error(range: bool, message: &str, config: &JsValue, name: &str) -> JsValue;
 
     #[wasm_bindgen(js_name = status)]
     fn status(numbers: &[f64], text: &str) -> JsValue;
-}
-
-/// How a configuration error shows the value `config[name]` it received (a plain JS
-/// string: a `String` return costs a wrapper in the glue).
-pub fn describe_option(config: &JsValue, name: &str) -> String {
-    describe_option_js(config, name)
-        .as_string()
-        .unwrap_or_default()
 }
 
 /// The fields of a status object, in `js/client.js`'s order.
