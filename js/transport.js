@@ -87,14 +87,17 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
   }
 }
 
+// An HTTP date as RFC 9110 has servers send it (IMF-fixdate), which Date.parse reads.
+const HTTP_DATE = /^\w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT$/;
+
 /**
- * The wait a `Retry-After` value asks for, in ms: delay-seconds, or an HTTP date (read by
- * the platform's date parser). -1 when absent or unreadable.
+ * The wait a `Retry-After` value asks for, in ms: delay-seconds, or an HTTP date. -1 when
+ * absent or unreadable; the core caps it.
  */
-function retryAfterMs(value) {
+export function retryAfterMs(value) {
   const seconds = whole(value);
   if (seconds >= 0) return seconds * 1000;
-  const at = value === null ? NaN : Date.parse(value);
+  const at = value !== null && HTTP_DATE.test(value.trim()) ? Date.parse(value) : NaN;
   return Number.isNaN(at) ? -1 : Math.max(0, at - Date.now());
 }
 

@@ -4,6 +4,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { AutomagikTelemetry } from '../pkg/node.js';
+import { retryAfterMs } from '../js/transport.js';
 import { startReceiver, items, eventually, testConfig } from './support/receiver.mjs';
 
 let rx;
@@ -57,6 +58,17 @@ test('503 with Retry-After as an HTTP date waits until that time', async () => {
   const [first, second] = await rx.validRequests();
   assert.ok(second.arrival_ms - first.arrival_ms >= 1500, `${second.arrival_ms - first.arrival_ms} ms`);
   assert.equal(t.getStatus().sent.items, 1);
+});
+
+test('Retry-After is read as delay-seconds or an HTTP date, anything else is ignored', () => {
+  assert.equal(retryAfterMs('3'), 3000);
+  assert.equal(retryAfterMs(' 86400 '), 86_400_000, 'the core caps it at 5 minutes');
+  const ahead = retryAfterMs(new Date(Date.now() + 60_000).toUTCString());
+  assert.ok(ahead > 58_000 && ahead <= 60_000, `${ahead}`);
+  assert.equal(retryAfterMs('Sun, 06 Nov 1994 08:49:37 GMT'), 0, 'a date in the past: at once');
+  for (const bad of [null, '', 'soon', '-5', '1.5', 'Sun, 06 Nov 1994 08:49:37 PST', 'Sun, 06 Nov 99999 08:49:37 GMT', '1994-11-06T08:49:37Z']) {
+    assert.equal(retryAfterMs(bad), -1, `${bad}`);
+  }
 });
 
 test('every retryable status is retried and other failures are dropped and counted', async () => {

@@ -100,6 +100,19 @@ test('attribute values map to their OTLP AnyValue types', async () => {
   assert.equal([...a.long.stringValue].length, 500, 'strings are cut to 500 characters');
 });
 
+test('doubles of every magnitude arrive as the same numbers, as attributes and as metric values', async () => {
+  const values = [0.1, 45.2, 123456.789, 1 / 3, 1e21, 1e300, -2.5e-300, -1.5e-7, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 2];
+  const t = client();
+  t.trackEvent('doubles', Object.fromEntries(values.map((v, i) => [`d${i}`, v])));
+  for (const v of values) t.trackMetric('m', v);
+  await t.flush();
+  const reqs = await rx.validRequests();
+  const a = attrs(items(reqs.find((r) => r.signal === 'traces'))[0].attributes);
+  values.forEach((v, i) => assert.deepEqual(a[`d${i}`], { doubleValue: v }, `d${i}`));
+  const points = items(reqs.find((r) => r.signal === 'metrics')).map((m) => m.gauge.dataPoints[0].asDouble);
+  assert.deepEqual(points, values);
+});
+
 test('errors are spans with status 2 and exception attributes, for any thrown value', async () => {
   const t = client();
   const err = new TypeError('bad thing');

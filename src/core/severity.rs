@@ -10,17 +10,23 @@ const NAMES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
 /// Parses a severity name case-insensitively, with common aliases.
 pub fn parse(s: &str) -> Option<u8> {
-    let s = s.trim_ascii().to_ascii_uppercase();
-    let name = match s.as_str() {
-        "WARNING" => "WARN",
-        "ERR" => "ERROR",
-        "CRITICAL" | "PANIC" | "EMERGENCY" => "FATAL",
-        "INFORMATION" | "NOTICE" => "INFO",
-        other => other,
-    };
+    const ALIASES: [(&str, &str); 7] = [
+        ("WARNING", "WARN"),
+        ("ERR", "ERROR"),
+        ("CRITICAL", "FATAL"),
+        ("PANIC", "FATAL"),
+        ("EMERGENCY", "FATAL"),
+        ("INFORMATION", "INFO"),
+        ("NOTICE", "INFO"),
+    ];
+    let s = s.trim_ascii();
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(s))
+        .map_or(s, |(_, name)| name);
     NAMES
         .iter()
-        .position(|n| *n == name)
+        .position(|n| n.eq_ignore_ascii_case(name))
         .map(|i| 1 + 4 * i as u8)
 }
 

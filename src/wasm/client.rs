@@ -361,14 +361,15 @@ impl Client {
         // A throwaway client tracks one sample item: the first real call then runs code
         // that is already compiled (wasm compiles lazily, function by function, ~20 µs
         // each). It has no timer, transport or session: it sends, arms, draws and stores
-        // nothing.
-        let warm = Shell::new(
-            Delivery::new(parsed.clone()),
-            true,
-            String::new(),
-            String::new(),
-        );
-        Client::over(warm).track_event(&"warm-up".into(), &boundary::sample_attributes());
+        // nothing. Its defaults come from the parser, not a clone of the real config
+        // (cloning is code of its own).
+        if let Ok(defaults) = Config::parse(&mut |name| match name {
+            "projectName" | "version" => Raw::Str("warm-up".into()),
+            _ => Raw::Missing,
+        }) {
+            let warm = Shell::new(Delivery::new(defaults), true, String::new(), String::new());
+            Client::over(warm).track_event(&"warm-up".into(), &boundary::sample_attributes());
+        }
         let shell = Shell::new(
             Delivery::new(parsed),
             enabled,
