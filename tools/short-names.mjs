@@ -61,41 +61,42 @@ function skipImportDesc(buf, at) {
 
 const renamedImports = new Map();
 const renamedExports = new Map();
-function rewriteImports(body) {
+// A section body is a vector: its count, then entries; `entry(body, at)` gives an entry's
+// new bytes and where the next one starts.
+function rewriteVector(body, entry) {
   const [count, first] = readU32(body, 0);
   const parts = [u32(count)];
   let at = first;
   for (let i = 0; i < count; i++) {
-    let module;
-    let field;
-    [module, at] = readName(body, at);
-    [field, at] = readName(body, at);
-    const descStart = at;
-    at = skipImportDesc(body, at);
-    if (module === GLUE_MODULE) {
-      field = renamedImports.get(field) ?? renamedImports.set(field, shortName(renamedImports.size)).get(field);
-    }
-    parts.push(name(module), name(field), body.subarray(descStart, at));
+    let bytes;
+    [bytes, at] = entry(body, at);
+    parts.push(bytes);
   }
   return Buffer.concat(parts);
 }
-function rewriteExports(body) {
-  const [count, first] = readU32(body, 0);
-  const parts = [u32(count)];
-  let at = first;
-  for (let i = 0; i < count; i++) {
-    let field;
-    [field, at] = readName(body, at);
-    const kindAt = at;
-    at = readU32(body, at + 1)[1];
-    if (field !== 'memory') {
-      const short = shortName(renamedExports.size);
-      renamedExports.set(field, short);
-      field = short;
-    }
-    parts.push(name(field), body.subarray(kindAt, at));
+function rewriteImport(body, at) {
+  let module;
+  let field;
+  [module, at] = readName(body, at);
+  [field, at] = readName(body, at);
+  const descStart = at;
+  at = skipImportDesc(body, at);
+  if (module === GLUE_MODULE) {
+    field = renamedImports.get(field) ?? renamedImports.set(field, shortName(renamedImports.size)).get(field);
   }
-  return Buffer.concat(parts);
+  return [Buffer.concat([name(module), name(field), body.subarray(descStart, at)]), at];
+}
+function rewriteExport(body, at) {
+  let field;
+  [field, at] = readName(body, at);
+  const kindAt = at;
+  at = readU32(body, at + 1)[1];
+  if (field !== 'memory') {
+    const short = shortName(renamedExports.size);
+    renamedExports.set(field, short);
+    field = short;
+  }
+  return [Buffer.concat([name(field), body.subarray(kindAt, at)]), at];
 }
 
 // Sections in order; only the import (2) and export (7) sections change.
@@ -106,8 +107,8 @@ while (at < wasm.length) {
   const [size, start] = readU32(wasm, at + 1);
   const body = wasm.subarray(start, start + size);
   let out = body;
-  if (id === 2) out = rewriteImports(body);
-  if (id === 7) out = rewriteExports(body);
+  if (id === 2) out = rewriteVector(body, rewriteImport);
+  if (id === 7) out = rewriteVector(body, rewriteExport);
   sections.push(Buffer.from([id]), u32(out.length), out);
   at = start + size;
 }

@@ -15,15 +15,14 @@ use crate::core::{float, json};
 pub enum Raw {
     /// Absent or `undefined`: the default applies.
     Missing,
-    /// `null`.
-    Null,
     /// A boolean.
     Bool(bool),
     /// A number (possibly NaN or infinite).
     Number(f64),
     /// A string.
     Str(String),
-    /// Anything else (an object, function, bigint, symbol, or a getter that threw).
+    /// Anything else (null, an object, function, bigint, symbol, or a getter that threw):
+    /// always the wrong type.
     Other,
 }
 
@@ -474,7 +473,7 @@ mod tests {
             ("batchSize", Raw::Number(1.5)),
             ("batchSize", Raw::Number(f64::NAN)),
             ("batchSize", Raw::Bool(true)),
-            ("batchSize", Raw::Null),
+            ("batchSize", Raw::Other),
         ] {
             let e = msg(name, raw);
             assert!(e

@@ -292,8 +292,6 @@ fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId)
 fn raw(v: &JsValue) -> Raw {
     if v.is_undefined() {
         Raw::Missing
-    } else if v.is_null() {
-        Raw::Null
     } else if let Some(b) = v.as_bool() {
         Raw::Bool(b)
     } else if let Some(n) = v.as_f64() {
