@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
-SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock pkg.json.template tools/build-pkg.sh \
+SOURCES := $(shell find src crates/core/src js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
+  rust-toolchain.toml pkg.json.template tools/build-pkg.sh \
   tools/abort-panics.mjs tools/drop-dead-data.mjs tools/short-names.mjs
 BACKEND ?= otlp
 
@@ -20,11 +21,14 @@ demo: pkg
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --quiet --all-targets -- -D warnings
-	cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry-core --no-default-features --all-targets -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown --features clickhouse -- -D warnings
 
 test-rust:
-	cargo test --quiet
+	cargo test --quiet --workspace
+	cargo test --quiet --package automagik-telemetry-core --no-default-features --lib
 
 test-node: pkg
 	node --test --test-concurrency=1 tests/

@@ -1,4 +1,4 @@
-// The JavaScript side of the record boundary (layout: src/core/model.rs). It walks one
+// The JavaScript side of the record boundary (layout: crates/core/src/model.rs). It walks one
 // tracking call's arguments once and lays them out in the wasm scratch buffer, so the
 // core receives plain bytes and no JS object outlives the call. It runs on every
 // tracking call: no allocation on the common path, and nothing it is given can make it
@@ -143,7 +143,7 @@ function putValue(v, depth) {
     case 'number':
       if (Number.isInteger(v) && v <= TWO_53 && v >= -TWO_53) return putInt(v);
       // Other finite numbers travel as the text JS prints for them, which is a JSON
-      // number: the wasm has no float formatter (src/core/json.rs `is_number`).
+      // number: the wasm has no float formatter (crates/core/src/json.rs `is_number`).
       return putTaggedStr(String(v), Number.isFinite(v) ? TAG_DOUBLE : TAG_STR);
     case 'boolean':
       if (!room(2)) return false;

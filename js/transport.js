@@ -3,7 +3,7 @@
 // in exactly one call of `done`, a plain report the delivery core classifies.
 import { describe } from './timers.js';
 
-// `done`'s status when no HTTP status came back: src/core/retry.rs `no_status`, checked
+// `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`, checked
 // against these lines by a test there.
 const TIMEOUT = -1;
 const NETWORK = -2;

@@ -1,20 +1,20 @@
-//! AutomagikTelemetry for the web and the edge.
+//! The npm package's front door: the wasm-bindgen `AutomagikTelemetry` class over
+//! [`automagik_telemetry_core`], with the JS snippets it needs (`js/`), the global
+//! allocator and the panic handler. It carries out what the core's delivery state
+//! machine decides and makes no decision of its own.
 //!
-//! [`core`] is plain Rust (configuration, record model, byte-bounded queue, OTLP encoder,
-//! gzip, retry policy) and is unit-tested natively; `wasm` is the thin wasm-bindgen layer
-//! that binds it to JavaScript runtimes (browsers, workerd, Deno, Node).
-//!
-//! In wasm the crate is `no_std`: std's panic and formatting machinery (reached through
+//! The crate is `no_std`: std's panic and formatting machinery (reached through
 //! function-pointer tables, so no optimiser can drop it) cost ~3 KB of gzipped wasm.
-//! Native builds (tests) keep std.
+//! Each module wraps one small JS snippet from `js/` (what wasm cannot reach on its own)
+//! or, for [`client`], exposes the public `AutomagikTelemetry` class. Off wasm32 it is
+//! empty: the core's tests run natively in their own crate.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
+#![cfg(target_arch = "wasm32")]
 
 extern crate alloc;
 
-pub mod core;
-
-/// The `alloc` items std's prelude would bring, for the `no_std` build.
+/// The `alloc` items std's prelude would bring.
 mod prelude {
     pub use alloc::boxed::Box;
     pub use alloc::string::String;
@@ -22,21 +22,25 @@ mod prelude {
     pub use alloc::vec::Vec;
 }
 
-#[cfg(target_arch = "wasm32")]
-mod wasm;
+mod boundary;
+mod client;
+mod host;
+mod lifecycle;
+mod plain;
+mod timers;
+mod transport;
 
 /// lol_alloc's free list: the queue keeps records in a few large byte rings, so few
 /// blocks are ever live and a first-fit list stays short; it ships 0.5 KB (gzipped) less
 /// than talc, which the build used before at the same speed (`make bench`). Single-threaded
 /// wasm only (no atomics).
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(not(target_feature = "atomics"))]
 #[global_allocator]
 // SAFETY: wasm32 without atomics has one thread.
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 /// A panic in wasm traps at once: no message is formatted (nothing could show it).
-#[cfg(target_arch = "wasm32")]
 #[panic_handler]
 fn panic(_: &::core::panic::PanicInfo) -> ! {
     ::core::arch::wasm32::unreachable()

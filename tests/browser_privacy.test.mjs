@@ -172,11 +172,34 @@ for (const [name, breakStorage] of Object.entries(brokenStorage)) {
   });
 }
 
-test('a ClickHouse client in a page says once on the console that its password ships to every visitor', async () => {
+test('the browser entry has no ClickHouse backend and names the entry that has it', async () => {
+  const { page, context, errors } = await openSdkPage(browser, site.url);
+  try {
+    const thrown = await page.evaluate(() => {
+      try {
+        new window.sdk.AutomagikTelemetry({ projectName: 'p', version: '1', backend: 'clickhouse' });
+        return null;
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    });
+    assert.equal(thrown?.name, 'RangeError');
+    assert.match(thrown.message, /'backend'.*import \{ AutomagikTelemetry \} from '@automagik\/telemetry\/clickhouse'/);
+    assert.match(thrown.message, /password/, 'it says why');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a ClickHouse client in a page (from @automagik/telemetry/clickhouse) says once on the console that its password ships to every visitor', async () => {
   const { page, context, errors } = await openSdkPage(browser, site.url);
   const warnings = [];
   page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
   try {
+    await page.evaluate(async () => {
+      window.sdk = await import('/pkg/clickhouse.js');
+    });
     // Collection on, but nothing sent while the test looks: no ClickHouse is needed.
     const clickhouse = { backend: 'clickhouse', clickhouseEndpoint: 'http://127.0.0.1:8123', enabled: true, flushInterval: 60000 };
     await inPage(page, clickhouse, "t.trackEvent('x')");

@@ -94,7 +94,7 @@ test('Deno 2.5 LTS, which cannot import a wasm module source, needs read access 
   const script = (read) => run(denoLts, ['run', `--allow-net=127.0.0.1:${rx.port}`, ...read, 'main.mjs'], { cwd: app.dir, env });
   const denied = script([]);
   assert.notEqual(denied.status, 0);
-  assert.match(denied.stderr, /Requires read access to ".*automagik_telemetry_bg\.wasm"/);
+  assert.match(denied.stderr, /Requires read access to ".*automagik_telemetry_full_bg\.wasm"/);
   const res = script(['--allow-read=node_modules/@automagik/telemetry']);
   assert.equal(res.status, 0, res.stderr);
   assert.equal(res.stderr, '');

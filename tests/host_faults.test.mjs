@@ -157,7 +157,7 @@ test('flush() settles promptly under steady traffic with a slow collector', asyn
 });
 
 test('wasm memory stays flat over 100k track-and-flush cycles', async () => {
-  const { initSync } = await import('../pkg/automagik_telemetry.js');
+  const { initSync } = await import('../pkg/automagik_telemetry_full.js');
   const memory = initSync({ module: new Uint8Array() }).memory; // already initialised: returns its exports
   const t = new AutomagikTelemetry(config({ flushInterval: 1000 }));
   const cycles = async (n) => {

@@ -1,14 +1,14 @@
 // Record fixtures from the real JS writer (js/record.js): the core's unit tests decode
-// these bytes (src/core/fixtures/records.bin), so they exercise what JS lays out, not a
+// these bytes (crates/core/src/fixtures/records.bin), so they exercise what JS lays out, not a
 // Rust twin of it. tests/record_fixtures.test.mjs checks the committed file is current.
 // Usage: node tools/record-fixtures.mjs   (rewrites the fixture file)
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bindScratch, writeItem } from '../js/record.js';
 
-export const FIXTURE = fileURLToPath(new URL('../src/core/fixtures/records.bin', import.meta.url));
+export const FIXTURE = fileURLToPath(new URL('../crates/core/src/fixtures/records.bin', import.meta.url));
 
-/** Kind bytes as the wasm layer passes them (src/core/model.rs `Kind`). */
+/** Kind bytes as the wasm layer passes them (crates/core/src/model.rs `Kind`). */
 const EVENT = 0;
 const ERROR = 1;
 const METRIC = 2;
@@ -19,7 +19,7 @@ for (let i = 0; i < 6; i++) deep = [deep];
 const stacked = new RangeError('boom');
 stacked.stack = 'RangeError: boom\n    at handler (app.js:1:1)';
 
-/** The cases, in file order; src/core/model.rs asserts what each decodes to. */
+/** The cases, in file order; crates/core/src/model.rs asserts what each decodes to. */
 const CASES = [
   [EVENT, 'api.request', { endpoint: '/v1/users', status: 200, duration_ms: 45.2, ok: true, skipped: undefined, fn() {} }],
   [EVENT, 'types', { big: 2n ** 70n, small: -5n, nan: NaN, date: new Date(0), tags: ['a', 1, false], nested: { k: 'v' }, map: new Map([['m', 1]]) }],

@@ -7,9 +7,11 @@
 // their names. The build fails if the glue does not use a name the way it expects.
 // Usage: node tools/short-names.mjs pkg/automagik_telemetry_bg.wasm pkg/automagik_telemetry.js
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
-const GLUE_MODULE = './automagik_telemetry_bg.js';
 const [wasmPath, gluePath] = process.argv.slice(2);
+// wasm-bindgen names the module of the glue's imports after the glue file.
+const GLUE_MODULE = `./${basename(gluePath, '.js')}_bg.js`;
 const wasm = readFileSync(wasmPath);
 let glue = readFileSync(gluePath, 'utf8');
 

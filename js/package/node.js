@@ -1,8 +1,9 @@
-// Node.js entry: the wasm is compiled from the file beside this one before any export
+// Node.js entry: the full wasm (ClickHouse included) is compiled from the file beside this one before any export
 // is usable, so callers need no init().
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { initSync } from './automagik_telemetry.js';
+import { AutomagikTelemetry, LogSeverity, initSync } from './automagik_telemetry_full.js';
+import { addAsyncMethods } from './api.js';
 
 // node:crypto is the SDK's random source here (js/host.js looks for it): Node 18 has no
 // global WebCrypto, and Node 20 loads it lazily, at a cost the first tracking call paid.
@@ -16,7 +17,8 @@ try {
 // than in the first tracking call, which arms the flush timer.
 clearTimeout(setTimeout(() => {}, 0));
 
-initSync({ module: readFileSync(new URL('./automagik_telemetry_bg.wasm', import.meta.url)) });
+initSync({ module: readFileSync(new URL('./automagik_telemetry_full_bg.wasm', import.meta.url)) });
+addAsyncMethods(AutomagikTelemetry);
 
-export { AutomagikTelemetry, LogSeverity } from './api.js';
+export { AutomagikTelemetry, LogSeverity };
 export { MetricType, StandardEvents, VERSION } from './constants.js';

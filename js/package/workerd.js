@@ -1,10 +1,11 @@
-// Cloudflare Workers entry: workerd forbids compiling wasm from bytes, so the module is
+// Cloudflare Workers entry (the full wasm, ClickHouse included): workerd forbids compiling wasm from bytes, so the module is
 // imported as a precompiled WebAssembly.Module.
-import wasmModule from './automagik_telemetry_bg.wasm';
-import { AutomagikTelemetry } from './api.js';
-import { initSync } from './automagik_telemetry.js';
+import wasmModule from './automagik_telemetry_full_bg.wasm';
+import { AutomagikTelemetry, LogSeverity, initSync } from './automagik_telemetry_full.js';
+import { addAsyncMethods } from './api.js';
 
 initSync({ module: wasmModule });
+addAsyncMethods(AutomagikTelemetry);
 
 // A module-level client is shared by concurrent requests, and a flush may settle on a
 // request another one started (one request per signal is in flight). workerd cancels a
@@ -24,6 +25,5 @@ for (const name of ['flush', 'shutdown', 'disable']) {
   };
 }
 
-export { AutomagikTelemetry };
-export { LogSeverity } from './api.js';
+export { AutomagikTelemetry, LogSeverity };
 export { MetricType, StandardEvents, VERSION } from './constants.js';

@@ -5,9 +5,9 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
-use crate::core::encoder::Identity;
-use crate::core::ids::uuid_v4;
+use automagik_telemetry_core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
+use automagik_telemetry_core::encoder::Identity;
+use automagik_telemetry_core::ids::uuid_v4;
 
 // Strings come back as plain JS values, read with `as_string`: a `String` return makes
 // wasm-bindgen write a wrapper per import that passes it through a return slot.

@@ -450,9 +450,9 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::Raw;
-    use crate::core::encoder::Identity;
-    use crate::core::model::testing::{body, V};
+    use crate::config::Raw;
+    use crate::encoder::Identity;
+    use crate::model::testing::{body, V};
 
     /// A delivery core on a fake clock, with what it asked the shell to do.
     struct World {
@@ -567,10 +567,7 @@ mod tests {
     fn a_dead_lane_never_holds_back_the_others() {
         let mut w = World::new(&[("maxRetries", num(2.0))]);
         w.event("e");
-        w.track(
-            Track::Metric(crate::core::model::MetricKind::Gauge, 1.0),
-            "m",
-        );
+        w.track(Track::Metric(crate::model::MetricKind::Gauge, 1.0), "m");
         w.track(Track::Log(9), "l");
         let f = w.flush();
         let sent = w.take_sent();
@@ -595,10 +592,7 @@ mod tests {
         assert_eq!(w.settled, vec![f]);
         assert_eq!(w.d.pipeline.queued(Signal::Traces), 1);
         // While traces back off, new metrics still go out at once.
-        w.track(
-            Track::Metric(crate::core::model::MetricKind::Gauge, 2.0),
-            "m2",
-        );
+        w.track(Track::Metric(crate::model::MetricKind::Gauge, 2.0), "m2");
         w.flush();
         let sent = w.take_sent();
         assert_eq!(sent.len(), 1);
@@ -859,6 +853,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "clickhouse")]
     fn a_partial_success_message_is_redacted_like_every_error() {
         let mut w = World::new(&[
             ("backend", Raw::Str("clickhouse".into())),

@@ -338,9 +338,9 @@ fn any_value(out: &mut Vec<u8>, v: &Value, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::{Config, Raw};
-    use crate::core::encoder::Identity;
-    use crate::core::model::testing::{record, V};
+    use crate::config::{Config, Raw};
+    use crate::encoder::Identity;
+    use crate::model::testing::{record, V};
 
     fn encode(rec: &[u8]) -> String {
         let config = Config::parse(&mut |n| match n {
@@ -446,8 +446,8 @@ mod tests {
             .unwrap();
         let st = st.split('"').next().unwrap();
         assert!(
-            st.len() <= crate::core::model::MAX_STACK_BYTES
-                && st.len() > crate::core::model::MAX_STACK_BYTES - 2
+            st.len() <= crate::model::MAX_STACK_BYTES
+                && st.len() > crate::model::MAX_STACK_BYTES - 2
         );
     }
 
@@ -463,7 +463,7 @@ mod tests {
         let body = encode(&record(head, 1.0, &["E", "m", "s"], &many));
         assert_eq!(
             body.matches("{\"key\":").count() - RESOURCE_KEYS,
-            crate::core::model::MAX_ATTRIBUTES
+            crate::model::MAX_ATTRIBUTES
         );
     }
 

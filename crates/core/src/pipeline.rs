@@ -4,7 +4,8 @@
 
 use crate::prelude::*;
 
-use super::clickhouse::{self, basic_auth, insert_url, ClickHouse};
+#[cfg(feature = "clickhouse")]
+use super::clickhouse::{basic_auth, insert_url, retryable as retryable_code, ClickHouse};
 use super::config::{Backend, Config};
 use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
@@ -15,6 +16,12 @@ use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
 use super::retry::{Outcome, Verdict};
 use super::stats::{DropReason, Stats};
+
+/// Without the ClickHouse backend no exception code means "try later".
+#[cfg(not(feature = "clickhouse"))]
+fn retryable_code(_: u32) -> bool {
+    false
+}
 
 /// What a tracking call recorded, beyond its body.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,7 +110,6 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline for `config`; nothing is generated until [`Pipeline::start`].
     pub fn new(config: Config) -> Self {
-        let ch = &config.clickhouse;
         let (urls, authorization) = match config.backend {
             Backend::Otlp => (
                 [
@@ -114,13 +120,18 @@ impl Pipeline {
                 .map(String::clone),
                 String::new(),
             ),
+            #[cfg(feature = "clickhouse")]
             Backend::ClickHouse => (
-                [&ch.traces_table, &ch.metrics_table, &ch.logs_table]
-                    .map(|t| insert_url(&config, t)),
-                if ch.username.is_empty() {
+                [
+                    &config.clickhouse.traces_table,
+                    &config.clickhouse.metrics_table,
+                    &config.clickhouse.logs_table,
+                ]
+                .map(|t| insert_url(&config, t)),
+                if config.clickhouse.username.is_empty() {
                     String::new()
                 } else {
-                    basic_auth(&ch.username, &ch.password)
+                    basic_auth(&config.clickhouse.username, &config.clickhouse.password)
                 },
             ),
         };
@@ -145,6 +156,7 @@ impl Pipeline {
         if self.session.is_none() {
             let encoder: Box<dyn Encoder> = match self.config.backend {
                 Backend::Otlp => Box::new(Otlp::new(&self.config, &identity)),
+                #[cfg(feature = "clickhouse")]
                 Backend::ClickHouse => Box::new(ClickHouse::new(&self.config, &identity)),
             };
             let mut rng = Rng::new(seed);
@@ -214,7 +226,7 @@ impl Pipeline {
         max_bytes: usize,
         compress: bool,
     ) -> Option<Request> {
-        let clickhouse = self.config.backend == Backend::ClickHouse;
+        let clickhouse = self.config.backend.is_clickhouse();
         let session = self.session.as_mut()?;
         let encoder = &session.encoder;
         loop {
@@ -271,7 +283,7 @@ impl Pipeline {
     pub fn restore(&mut self, request: Request) {
         let seal = request
             .token
-            .filter(|_| self.config.backend == Backend::ClickHouse);
+            .filter(|_| self.config.backend.is_clickhouse());
         let dropped = self.queue.requeue(request.signal, request.taken, seal);
         self.stats.drop(DropReason::QueueFull, dropped);
     }
@@ -303,8 +315,8 @@ impl Pipeline {
     /// What to do after an attempt ended in `outcome`. ClickHouse marks transient
     /// failures with an exception code (`X-ClickHouse-Exception-Code`) whatever the status.
     pub fn verdict(&self, outcome: &Outcome, exception_code: Option<u32>) -> Verdict {
-        let retry_later = self.config.backend == Backend::ClickHouse
-            && exception_code.is_some_and(clickhouse::retryable);
+        let retry_later =
+            self.config.backend.is_clickhouse() && exception_code.is_some_and(retryable_code);
         outcome.verdict(retry_later)
     }
 
@@ -358,8 +370,8 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::Raw;
-    use crate::core::model::testing::{body, V};
+    use crate::config::Raw;
+    use crate::model::testing::{body, V};
     use miniz_oxide::inflate::decompress_to_vec;
 
     fn pipeline(opts: &[(&str, f64)]) -> Pipeline {
@@ -479,6 +491,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "clickhouse")]
     fn clickhouse_exception_codes_decide_retries_only_for_clickhouse() {
         let status = |s| Outcome::Status {
             status: s,
@@ -510,6 +523,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "clickhouse")]
     fn a_clickhouse_batch_requeued_after_failure_goes_out_again_alone_with_its_token() {
         let config = Config::parse(&mut |n| match n {
             "projectName" | "version" => Raw::Str("p".into()),

@@ -6,8 +6,8 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::delivery::{Reply, RequestId, Transmit};
-use crate::core::retry::{no_status, Outcome};
+use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
+use automagik_telemetry_core::retry::{no_status, Outcome};
 
 #[wasm_bindgen(module = "/js/transport.js")]
 extern "C" {

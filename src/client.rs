@@ -15,14 +15,14 @@ use alloc::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use crate::core::config::{Backend, Config, ConfigError, ErrorKind, Raw};
-use crate::core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
-use crate::core::enablement::decide;
-use crate::core::json;
-use crate::core::model::{body_time_ms, Kind, MetricKind, Signal};
-use crate::core::pipeline::Track;
-use crate::core::severity;
-use crate::core::stats::{DropReason, Stats};
+use automagik_telemetry_core::config::{Config, ConfigError, ErrorKind, Raw};
+use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
+use automagik_telemetry_core::enablement::decide;
+use automagik_telemetry_core::json;
+use automagik_telemetry_core::model::{body_time_ms, Kind, MetricKind, Signal};
+use automagik_telemetry_core::pipeline::Track;
+use automagik_telemetry_core::severity;
+use automagik_telemetry_core::stats::{DropReason, Stats};
 
 use super::lifecycle::{PageEvent, PageListeners};
 use super::plain::{self, Deferred, Status};
@@ -110,7 +110,7 @@ impl Shell {
             return;
         }
         let config = &self.core.pipeline.config;
-        if config.backend == Backend::ClickHouse && !config.clickhouse.password.is_empty() {
+        if config.backend.is_clickhouse() && !config.clickhouse.password.is_empty() {
             host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
         }
         let weak = Rc::downgrade(me);
@@ -539,7 +539,7 @@ impl Client {
         let c = &p.config;
         let s = &p.stats;
         let id = p.identity();
-        let clickhouse = c.backend == Backend::ClickHouse;
+        let clickhouse = c.backend.is_clickhouse();
         let queued = |sig| p.queued(sig) as f64;
         out.flag(st.enabled)
             .text(id.map(|i| i.user_id.as_str()))

@@ -7,6 +7,7 @@
 //! reading the table expects: `200`, `45.2`, `true`, arrays and objects as JSON.
 
 use crate::prelude::*;
+use alloc::vec;
 
 use super::config::Config;
 use super::encoder::{Encoder, Identity};
@@ -386,8 +387,8 @@ pub fn retryable(code: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::Raw;
-    use crate::core::model::testing::{record, V};
+    use crate::config::Raw;
+    use crate::model::testing::{record, V};
     use serde_json::{json, Map, Value as Json};
 
     const TRACE_COLUMNS: &str = "trace_id span_id parent_span_id timestamp timestamp_ns duration_ms service_name span_name span_kind status_code status_message project_name project_version environment hostname attributes user_id session_id os_type os_version runtime_name runtime_version cloud_provider cloud_region cloud_availability_zone instrumentation_library_name instrumentation_library_version";
@@ -477,7 +478,7 @@ mod tests {
         let stack = long["attributes"]["exception.stacktrace"].as_str().unwrap();
         assert_eq!(
             stack.len(),
-            crate::core::model::MAX_STACK_BYTES,
+            crate::model::MAX_STACK_BYTES,
             "stacks keep 4 KiB"
         );
         assert_eq!(r["attributes"]["order"], json!("o1"));

@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn the_js_transport_reports_these_codes() {
-        let js = include_str!("../../js/transport.js");
+        let js = include_str!("../../../js/transport.js");
         for (name, code) in [
             ("TIMEOUT", no_status::TIMEOUT),
             ("NETWORK", no_status::NETWORK),

@@ -131,13 +131,13 @@ mod tests {
     fn random_hex_ids_cost_close_to_their_entropy() {
         // Spans in miniature: a 128-bit random id among constant text. Any 3 hex chars
         // recur within the window, and short matches into them cost more than literals.
-        let mut rng = crate::core::ids::Rng::new(7);
+        let mut rng = crate::ids::Rng::new(7);
         let mut json = Vec::new();
         let records = 2_000;
         for _ in 0..records {
             json.extend_from_slice(b"{\"traceId\":\"");
             let id = [rng.next_u64().to_le_bytes(), rng.next_u64().to_le_bytes()].concat();
-            crate::core::ids::hex(&mut json, &id);
+            crate::ids::hex(&mut json, &id);
             json.extend_from_slice(b"\",\"name\":\"api.request\",\"kind\":1},");
         }
         let per_record = gzip(&json).len() as f64 / f64::from(records);

@@ -8,7 +8,7 @@
 
 use crate::prelude::*;
 
-use crate::core::{float, json};
+use crate::{float, json};
 
 /// An option's value as read from JavaScript, before validation.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,18 @@ pub enum Backend {
     /// OTLP/HTTP JSON.
     Otlp,
     /// ClickHouse's HTTP interface.
+    #[cfg(feature = "clickhouse")]
     ClickHouse,
+}
+
+impl Backend {
+    /// Whether this is ClickHouse (never, in a build without it).
+    pub fn is_clickhouse(self) -> bool {
+        #[cfg(feature = "clickhouse")]
+        return self == Backend::ClickHouse;
+        #[cfg(not(feature = "clickhouse"))]
+        return false;
+    }
 }
 
 /// ClickHouse connection and table names.
@@ -293,6 +304,10 @@ impl Options<'_> {
 
 const MAX_TIMER_MS: u32 = 2_147_483_647;
 
+/// What a `backend: 'clickhouse'` is told where the ClickHouse backend was left out.
+#[cfg(not(feature = "clickhouse"))]
+const NO_CLICKHOUSE: &str = "'otlp': this build leaves the ClickHouse backend out (a browser page should not hold a ClickHouse password); import { AutomagikTelemetry } from '@automagik/telemetry/clickhouse' to use it";
+
 impl Config {
     /// Validates the options `get` returns by name (see [`OPTIONS`]). The error names the
     /// first bad option, in [`OPTIONS`]' order.
@@ -303,7 +318,13 @@ impl Config {
         let version = o.string("version", "");
         let backend = match o.string("backend", "otlp").as_str() {
             "otlp" => Backend::Otlp,
+            #[cfg(feature = "clickhouse")]
             "clickhouse" => Backend::ClickHouse,
+            #[cfg(not(feature = "clickhouse"))]
+            "clickhouse" => {
+                o.fail(ErrorKind::Range, "backend", NO_CLICKHOUSE);
+                Backend::Otlp
+            }
             _ => {
                 o.fail(ErrorKind::Range, "backend", "'otlp' or 'clickhouse'");
                 Backend::Otlp
@@ -540,11 +561,25 @@ mod tests {
             ("maxRetries", Raw::Number(0.0)),
             ("clickhouseUsername", Raw::Str(String::new())),
             ("clickhousePassword", Raw::Str(String::new())),
+            #[cfg(feature = "clickhouse")]
             ("backend", Raw::Str("clickhouse".into())),
         ])
         .unwrap();
         assert_eq!(c.max_retries, 0);
         assert_eq!(c.clickhouse.username, "");
-        assert_eq!(c.backend, Backend::ClickHouse);
+        #[cfg(feature = "clickhouse")]
+        assert!(c.backend.is_clickhouse());
+    }
+
+    #[test]
+    #[cfg(not(feature = "clickhouse"))]
+    fn a_build_without_clickhouse_names_the_entry_that_has_it() {
+        let e = err(&[("backend", Raw::Str("clickhouse".into()))]);
+        assert_eq!(e.option, "backend");
+        assert!(
+            e.message.contains("'@automagik/telemetry/clickhouse'"),
+            "{}",
+            e.message
+        );
     }
 }

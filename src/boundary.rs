@@ -8,7 +8,7 @@ use ::core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::model::Kind;
+use automagik_telemetry_core::model::Kind;
 
 /// Room for one record body; `js/record.js` stops adding attributes when it is full.
 const SCRATCH_BYTES: usize = 64 * 1024;

@@ -791,7 +791,7 @@ mod tests {
 
     #[test]
     fn the_js_writer_uses_this_layout() {
-        let js = include_str!("../../js/record.js");
+        let js = include_str!("../../../js/record.js");
         let constant = |name: &str| -> usize {
             let line = js
                 .lines()
