@@ -15,7 +15,7 @@ use super::float;
 use super::ids::{hex, span_ids, uuid_v4, Key};
 use super::json;
 use super::model::{
-    bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
+    bucket, cut_chars, each_attribute, Attr, Attrs, Track, Item, MetricKind, Signal, Value,
     ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STRING_CHARS,
 };
 use super::severity;
@@ -306,12 +306,13 @@ impl Encoder for ClickHouse {
     fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         out.push(b'{');
         match item.head {
-            Head::Span { error } => {
+            Track::Event | Track::Error => {
+                let error = item.head == Track::Error;
                 let (trace_id, span_id) = span_ids(key);
                 self.span(out, item, error, &trace_id, &span_id)
             }
-            Head::Metric { kind, value } => self.metric(out, item, kind, value, key),
-            Head::Log { severity } => self.log(out, item, severity, key),
+            Track::Metric { kind, value } => self.metric(out, item, kind, value, key),
+            Track::Log { severity } => self.log(out, item, severity, key),
         }
         out.extend_from_slice(self.shared(item.head.signal()));
         out.push(b'}');
@@ -431,7 +432,7 @@ mod tests {
     #[test]
     fn a_span_row_has_exactly_the_traces_columns_with_typed_values() {
         let r = row(&record(
-            Head::Span { error: false },
+            Track::Event,
             T,
             &["api.request"],
             &[
@@ -460,7 +461,7 @@ mod tests {
     #[test]
     fn an_error_row_is_status_error_with_the_exception_attributes() {
         let r = row(&record(
-            Head::Span { error: true },
+            Track::Error,
             T,
             &["TypeError", "bad", "at x"],
             &[("order", V::S("o1"))],
@@ -470,7 +471,7 @@ mod tests {
         assert_eq!(r["status_message"], json!("bad"));
         assert_eq!(r["attributes"]["exception.stacktrace"], json!("at x"));
         let long = row(&record(
-            Head::Span { error: true },
+            Track::Error,
             T,
             &["E", "m", &"s".repeat(5000)],
             &[],
@@ -487,7 +488,7 @@ mod tests {
     #[test]
     fn metric_rows_have_exactly_the_metrics_columns_per_kind() {
         let gauge = row(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Gauge,
                 value: 75.5,
             },
@@ -502,7 +503,7 @@ mod tests {
         assert_eq!(gauge["value_int"], json!(0));
         assert_eq!(gauge["attributes"], json!({}));
         let sum = row(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Counter,
                 value: 3.0,
             },
@@ -517,7 +518,7 @@ mod tests {
         assert_eq!(sum["aggregation_temporality"], json!("DELTA"));
         assert_eq!(sum["value_int"], json!(3));
         let hist = row(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Histogram,
                 value: 42.0,
             },
@@ -545,7 +546,7 @@ mod tests {
 
     #[test]
     fn log_rows_have_exactly_the_logs_columns_and_exception_fields_from_attributes() {
-        let plain = row(&record(Head::Log { severity: 13 }, T, &["careful"], &[]));
+        let plain = row(&record(Track::Log { severity: 13 }, T, &["careful"], &[]));
         assert_eq!(columns(&plain), sorted(LOG_COLUMNS));
         assert_eq!(
             (&plain["severity_text"], &plain["severity_number"]),
@@ -556,7 +557,7 @@ mod tests {
             (&json!("STRING"), &json!(0))
         );
         let exc = row(&record(
-            Head::Log { severity: 17 },
+            Track::Log { severity: 17 },
             T,
             &["{\"a\":1}"],
             &[

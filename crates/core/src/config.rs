@@ -21,8 +21,11 @@ pub enum Raw {
     Number(f64),
     /// A string.
     Str(String),
-    /// Anything else (null, an object, function, bigint, symbol, or a getter that threw):
-    /// always the wrong type.
+    /// `null`.
+    Null,
+    /// An object (arrays and functions included).
+    Object,
+    /// Anything else (bigint, symbol, or a getter that threw).
     Other,
 }
 
@@ -161,6 +164,7 @@ pub const OPTIONS: &[&str] = &[
     "clickhousePassword",
     "enabled",
     "verbose",
+    "env",
 ];
 
 /// Reads and checks options one at a time, producing errors in one consistent voice. A
@@ -373,6 +377,14 @@ impl Config {
         };
         let enabled = o.optional_bool("enabled");
         let verbose = o.boolean("verbose", false);
+        // The host reads `env` itself (it is a record of variables); here only its type.
+        if !matches!((o.get)("env"), Raw::Missing | Raw::Null | Raw::Object) {
+            o.fail(
+                ErrorKind::Type,
+                "env",
+                "an object of environment variables",
+            );
+        }
         if let Some(e) = o.error {
             return Err(e);
         }
@@ -553,6 +565,18 @@ mod tests {
         ]);
         assert_eq!(e.kind, ErrorKind::Range);
         assert!(e.message.contains("'timeout'"), "{}", e.message);
+    }
+
+    #[test]
+    fn env_is_an_object_null_or_absent() {
+        for ok in [Raw::Missing, Raw::Null, Raw::Object] {
+            assert!(parse(&[("env", ok)]).is_ok());
+        }
+        for bad in [Raw::Str("x".into()), Raw::Number(1.0), Raw::Bool(true), Raw::Other] {
+            let e = err(&[("env", bad)]);
+            assert_eq!((e.kind, e.option), (ErrorKind::Type, "env"));
+            assert!(e.message.ends_with("expected an object of environment variables"));
+        }
     }
 
     #[test]

@@ -6,18 +6,23 @@
 //! decision is unit-tested here with a fake clock.
 //!
 //! Each signal is its own lane: one request in flight at most, its own backoff and
-//! `Retry-After`, its own re-queue; a failing lane never delays another. A flush is a
-//! snapshot: it names the records queued when it was asked for (by sequence number) and
-//! settles once none of them is queued or in flight, or their lane gave up for now.
+//! `Retry-After`, its own re-queue and its own slot in the [`TimerTable`]; a failing lane
+//! never delays another. A flush is a snapshot: it names the records queued when it was
+//! asked for (by sequence number) and settles once none of them is queued or in flight,
+//! or their lane gave up for now. A flush means "send now": a lane waiting out its own
+//! backoff tries at once; only a server's `Retry-After` still in force holds it back.
 
 use crate::prelude::*;
 
 use alloc::collections::VecDeque;
 
-use super::config::Config;
+use super::config::{Config, Raw};
+use super::encoder::Identity;
 use super::json;
-use super::model::Signal;
-use super::pipeline::{Pipeline, Request, Settle, Track};
+use super::model::{MetricKind, Signal, Track};
+use super::severity;
+use super::status::{Coerced, Dropped, PerSignal, Sent, Status};
+use super::pipeline::{Pipeline, Request, Settle};
 use super::retry::{backoff_ms, Outcome, Verdict};
 use super::stats::DropReason;
 
@@ -69,6 +74,27 @@ pub enum Action {
     Settle(FlushId),
 }
 
+/// A wait imposed on a request or a lane, and by whom.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Wait {
+    /// Until when.
+    until: f64,
+    /// The server asked for it (`Retry-After`): a flush honours it. Our own backoff a
+    /// flush cuts short.
+    server: bool,
+}
+
+impl Wait {
+    fn new(until: f64, server: bool) -> Wait {
+        Wait { until, server }
+    }
+
+    /// Whether the wait still holds `now` for a flush (`urgent`) or for a timer.
+    fn holds(&self, now: f64, urgent: bool) -> bool {
+        self.until > now && (self.server || !urgent)
+    }
+}
+
 /// One request of a lane: in flight, or waiting to be retried.
 #[derive(Debug)]
 struct Attempt {
@@ -77,7 +103,7 @@ struct Attempt {
     /// Retries made so far.
     retries: u32,
     /// When to retry; `None` while in flight.
-    retry_at: Option<f64>,
+    retry: Option<Wait>,
     keepalive: bool,
 }
 
@@ -85,8 +111,74 @@ struct Attempt {
 #[derive(Debug, Default)]
 struct Lane {
     attempts: Vec<Attempt>,
-    /// After retries ran out: no request before this time.
-    backoff_until: f64,
+    /// After retries ran out: no request before this time, unless a flush cuts it short.
+    backoff: Option<Wait>,
+    /// Records with a smaller sequence number go out as soon as the lane is free.
+    send_through: u64,
+}
+
+impl Lane {
+    /// Whether the lane may start a request now.
+    fn free(&self, now: f64) -> bool {
+        self.attempts.is_empty() && !self.backoff.is_some_and(|w| w.holds(now, false))
+    }
+}
+
+/// What the core can be woken for: the interval flush, and each lane's next retry,
+/// backoff end or full batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The `flushInterval` flush of every lane.
+    Interval,
+    /// One lane's own wake-up.
+    Lane(Signal),
+}
+
+impl Timer {
+    fn index(self) -> usize {
+        match self {
+            Timer::Interval => 0,
+            Timer::Lane(signal) => 1 + signal as usize,
+        }
+    }
+}
+
+/// When each [`Timer`] is due, after `quinn-proto`'s `TimerTable`: the shell needs only
+/// the earliest ([`TimerTable::next`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimerTable {
+    due: [Option<f64>; 4],
+}
+
+impl TimerTable {
+    /// Arms `timer` for `at`, replacing its previous time.
+    pub fn set(&mut self, timer: Timer, at: f64) {
+        self.due[timer.index()] = Some(at);
+    }
+
+    /// Disarms `timer`.
+    pub fn stop(&mut self, timer: Timer) {
+        self.due[timer.index()] = None;
+    }
+
+    /// When `timer` is due.
+    pub fn get(&self, timer: Timer) -> Option<f64> {
+        self.due[timer.index()]
+    }
+
+    /// The earliest time any timer is due.
+    pub fn next(&self) -> Option<f64> {
+        self.due.iter().flatten().copied().min_by(f64::total_cmp)
+    }
+
+    /// Disarms `timer` and says whether it was due by `now`.
+    fn expire(&mut self, timer: Timer, now: f64) -> bool {
+        let due = self.get(timer).is_some_and(|at| at <= now);
+        if due {
+            self.stop(timer);
+        }
+        due
+    }
 }
 
 /// The delivery state machine of one client.
@@ -97,13 +189,19 @@ pub struct Delivery {
     lanes: [Lane; 3],
     /// Pending flushes and the sequence number each must see settled below.
     waiters: Vec<(FlushId, u64)>,
-    /// Records with a smaller sequence number go out as soon as their lane is free.
-    flush_through: u64,
-    /// When the interval timer flushes next.
-    interval_at: Option<f64>,
+    timers: TimerTable,
     next_id: u32,
     actions: VecDeque<Action>,
     shut: bool,
+    /// Whether tracking calls are collected (SPEC §6: decided by the host's facts at
+    /// construction, then by `enable()` and `disable()`).
+    enabled: bool,
+    /// The runtime's name, for the status.
+    runtime: String,
+    /// The host's timers failed: time passes at each event instead ([`Delivery::tick`]).
+    timerless: bool,
+    /// Tracking calls that came while the client was busy.
+    reentrant: u64,
     /// Bodies of keepalive requests still in flight, against [`UNLOAD_BUDGET`].
     keepalive_bytes: usize,
 }
@@ -115,11 +213,14 @@ impl Delivery {
             pipeline: Pipeline::new(config),
             lanes: Default::default(),
             waiters: Vec::new(),
-            flush_through: 0,
-            interval_at: None,
+            timers: TimerTable::default(),
             next_id: 0,
             actions: VecDeque::new(),
             shut: false,
+            enabled: true,
+            runtime: String::new(),
+            timerless: false,
+            reentrant: 0,
             keepalive_bytes: 0,
         }
     }
@@ -138,8 +239,166 @@ impl Delivery {
         self.lanes
             .iter()
             .flat_map(|l| &l.attempts)
-            .filter(|a| a.retry_at.is_none())
+            .filter(|a| a.retry.is_none())
             .count()
+    }
+
+    /// Sets what the host found at construction: whether collection is on, and the
+    /// runtime's name.
+    pub fn with_host(mut self, enabled: bool, runtime: String) -> Self {
+        self.enabled = enabled;
+        self.runtime = runtime;
+        self
+    }
+
+    /// Whether tracking calls are collected.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Turns collection on or off; `disable()` then flushes ([`Delivery::flush`]).
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    /// The metric a `trackMetric` call describes: its finite value and its type (an
+    /// unknown type is tracked as a gauge and counted). `None` for a value that is not
+    /// a finite number: the item is invalid.
+    pub fn metric(&mut self, value: &Raw, metric_type: &Raw) -> Option<Track> {
+        let value = match value {
+            Raw::Number(v) if v.is_finite() => *v,
+            _ => return None,
+        };
+        let (kind, coerced) = MetricKind::coerce(metric_type);
+        self.pipeline.stats.coerced_metric_type += u64::from(coerced);
+        Some(Track::Metric { kind, value })
+    }
+
+    /// The log a `trackLog` call describes: an unknown severity is INFO, and counted.
+    pub fn log(&mut self, severity: &Raw) -> Track {
+        let (severity, coerced) = severity::coerce(severity);
+        self.pipeline.stats.coerced_severity += u64::from(coerced);
+        Track::Log { severity }
+    }
+
+    /// Counts an item whose arguments made no valid record.
+    pub fn invalid(&mut self) {
+        self.pipeline.stats.drop(DropReason::Invalid, 1);
+    }
+
+    /// Counts `n` tracking calls that came while the client was busy (from inside it).
+    pub fn reentrant(&mut self, n: u64) {
+        self.reentrant += n;
+    }
+
+    /// Whether the host should start the session now ([`Delivery::start_session`]): once
+    /// something was tracked, never at construction and never inside a tracking call.
+    pub fn needs_session(&self) -> bool {
+        !self.pipeline.started() && self.pipeline.queued_bytes() > 0
+    }
+
+    /// Begins the session with the host's randomness and identity; `fault` says why the
+    /// randomness had to fall back, if it did.
+    pub fn start_session(&mut self, seed: u64, identity: Identity, fault: Option<String>) {
+        self.pipeline.start(seed, identity);
+        if fault.is_some() {
+            self.pipeline.stats.last_error = fault;
+        }
+    }
+
+    /// A host fault (a missing or throwing host API): it shows in the status.
+    pub fn host_fault(&mut self, error: String) {
+        self.pipeline.stats.last_error = Some(error);
+    }
+
+    /// The host armed the timer for [`Delivery::poll_timeout`] (`Ok`), or could not: then
+    /// time passes at each event instead, and the fault shows in the status.
+    pub fn timer_armed(&mut self, result: Result<(), String>) {
+        self.timerless = result.is_err();
+        if let Err(e) = result {
+            self.host_fault(e);
+        }
+    }
+
+    /// Lets time pass where the host's timers failed; a no-op otherwise. The host calls
+    /// it after every event.
+    pub fn tick(&mut self, now: f64) {
+        if self.timerless {
+            self.handle_timeout(now);
+        }
+    }
+
+    /// The one-time warning a page should print: a ClickHouse password in a browser
+    /// page ships to every visitor.
+    pub fn page_warning(&self) -> Option<&'static str> {
+        let c = &self.pipeline.config;
+        (self.runtime == "browser" && c.backend.is_clickhouse() && !c.clickhouse.password.is_empty())
+            .then_some("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse")
+    }
+
+    /// Whether the client has work that must outlive the app's references to it: records
+    /// queued or in flight, or a flush waiting to settle. The host keeps the client alive
+    /// while it has (SPEC §7: a client lives until `shutdown()`).
+    pub fn has_work(&self) -> bool {
+        self.pipeline.queued_bytes() > 0
+            || self.lanes.iter().any(|l| !l.attempts.is_empty())
+            || !self.waiters.is_empty()
+    }
+
+    /// The status snapshot.
+    pub fn status(&self) -> Status {
+        let p = &self.pipeline;
+        let (c, s) = (&p.config, &p.stats);
+        let id = p.identity();
+        let queued = |signal| p.queued(signal) as u64;
+        let queue_sizes = PerSignal {
+            traces: queued(Signal::Traces),
+            metrics: queued(Signal::Metrics),
+            logs: queued(Signal::Logs),
+        };
+        let clickhouse = c.backend.is_clickhouse();
+        Status {
+            enabled: self.enabled,
+            user_id: id.map(|i| i.user_id.clone()),
+            session_id: id.map(|i| i.session_id.clone()),
+            project_name: c.project_name.clone(),
+            project_version: c.version.clone(),
+            backend: if clickhouse { "clickhouse" } else { "otlp" },
+            endpoint: if clickhouse {
+                c.clickhouse.endpoint.clone()
+            } else {
+                c.traces_endpoint.clone()
+            },
+            metrics_endpoint: c.metrics_endpoint.clone(),
+            logs_endpoint: c.logs_endpoint.clone(),
+            verbose: c.verbose,
+            batch_size: c.batch_size.into(),
+            queue_size: queue_sizes.traces + queue_sizes.metrics + queue_sizes.logs,
+            queue_sizes,
+            queued_bytes: p.queued_bytes() as u64,
+            max_queue_bytes: c.max_queue_bytes.into(),
+            in_flight: self.in_flight() as u64,
+            sent: Sent {
+                requests: s.sent_requests,
+                items: s.sent_items,
+                bytes: s.sent_bytes,
+            },
+            dropped: Dropped {
+                queue_full: s.dropped_queue_full,
+                rejected: s.dropped_rejected,
+                invalid: s.dropped_invalid,
+                failed: s.dropped_failed,
+                after_shutdown: s.dropped_after_shutdown,
+                reentrant: self.reentrant,
+            },
+            coerced: Coerced {
+                metric_type: s.coerced_metric_type,
+                log_severity: s.coerced_severity,
+            },
+            retries: s.retries,
+            last_error: s.last_error.clone(),
+            runtime: self.runtime.clone(),
+        }
     }
 
     /// Queues a tracked record whose body the boundary wrote. A lane that reached
@@ -151,10 +410,14 @@ impl Delivery {
             return;
         }
         let interval = f64::from(self.config().flush_interval_ms);
+        let signal = track.signal();
         if self.pipeline.ingest(track, body) {
-            self.interval_at = Some(now);
-        } else if self.interval_at.is_none() && interval > 0.0 {
-            self.interval_at = Some(now + interval);
+            // A full batch wakes its lane at once, or when the lane's backoff ends.
+            let lane = &self.lanes[signal as usize];
+            let at = lane.backoff.filter(|w| w.until > now).map_or(now, |w| w.until);
+            self.timers.set(Timer::Lane(signal), at);
+        } else if self.timers.get(Timer::Interval).is_none() && interval > 0.0 {
+            self.timers.set(Timer::Interval, now + interval);
         }
     }
 
@@ -164,24 +427,45 @@ impl Delivery {
     /// A flush that adds nothing to the newest pending one shares its id.
     pub fn flush(&mut self, now: f64) -> FlushId {
         let through = self.pipeline.next_seq();
-        if let Some(&(id, t)) = self.waiters.last() {
-            if t == through {
-                return id;
+        let id = match self.waiters.last() {
+            Some(&(id, t)) if t == through => id,
+            _ => {
+                let id = self.fresh_id();
+                self.waiters.push((id, through));
+                id
             }
-        }
-        let id = self.fresh_id();
-        self.flush_through = self.flush_through.max(through);
-        self.waiters.push((id, through));
-        self.drive(now);
-        self.check_waiters(now);
+        };
+        self.send_now(now);
+        self.settle(now);
         id
     }
 
     /// A last flush: no timer after it, and later tracking calls are counted and ignored.
     pub fn shutdown(&mut self, now: f64) -> FlushId {
         self.shut = true;
-        self.interval_at = None;
+        self.timers.stop(Timer::Interval);
         self.flush(now)
+    }
+
+    /// "Send now": every lane sends what is queued, cutting its own backoff and retry
+    /// waits short; a server's `Retry-After` still in force keeps its lane waiting.
+    fn send_now(&mut self, now: f64) {
+        let through = self.pipeline.next_seq();
+        for l in 0..self.lanes.len() {
+            let lane = &mut self.lanes[l];
+            lane.send_through = through;
+            if lane.backoff.is_some_and(|w| !w.holds(now, true)) {
+                lane.backoff = None;
+            }
+            for i in 0..lane.attempts.len() {
+                let waiting = self.lanes[l].attempts[i].retry;
+                if waiting.is_some_and(|w| !w.holds(now, true)) {
+                    self.lanes[l].attempts[i].retry = None;
+                    self.transmit(l, i);
+                }
+            }
+        }
+        self.drive(now);
     }
 
     /// Handles the reply to request `id`.
@@ -233,22 +517,21 @@ impl Delivery {
             }
             Verdict::Retry(after) => {
                 let attempt = &mut self.lanes[lane].attempts[index];
-                let wait = after.unwrap_or_else(|| {
-                    backoff_ms(p.config.retry_backoff_base_ms, attempt.retries, p.jitter())
-                });
+                let wait = Wait::new(
+                    now + after.unwrap_or_else(|| {
+                        backoff_ms(p.config.retry_backoff_base_ms, attempt.retries, p.jitter())
+                    }),
+                    after.is_some(),
+                );
                 if attempt.retries >= p.config.max_retries {
+                    // The batch goes back to the head; the lane's own timer wakes it when
+                    // the backoff ends.
                     let attempt = self.lanes[lane].attempts.swap_remove(index);
-                    self.lanes[lane].backoff_until = now + wait;
+                    self.lanes[lane].backoff = Some(wait);
                     p.settle(attempt.request, Settle::Requeue(failure(p)));
-                    // The put-back batch goes with the timer's next flush after the backoff.
-                    let interval = f64::from(p.config.flush_interval_ms);
-                    if interval > 0.0 {
-                        let at = (now + interval).max(now + wait);
-                        self.interval_at = Some(self.interval_at.map_or(at, |t| t.max(at)));
-                    }
                 } else {
                     attempt.retries += 1;
-                    attempt.retry_at = Some(now + wait);
+                    attempt.retry = Some(wait);
                     attempt.keepalive = false;
                     p.stats.retries += 1;
                     p.stats.last_error = Some(failure(p));
@@ -256,33 +539,35 @@ impl Delivery {
             }
         }
         self.drive(now);
-        self.check_waiters(now);
+        self.settle(now);
     }
 
-    /// Handles time passing: the interval flush and retries that came due.
+    /// Handles time passing: the interval flush, and each lane's retries, backoff end or
+    /// full batch that came due.
     pub fn handle_timeout(&mut self, now: f64) {
-        if self.interval_at.is_some_and(|t| t <= now) {
-            self.interval_at = None;
-            self.flush_through = self.pipeline.next_seq();
-        }
-        let due: Vec<(usize, usize)> = self
-            .lanes
-            .iter()
-            .enumerate()
-            .flat_map(|(l, lane)| {
-                lane.attempts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| a.retry_at.is_some_and(|t| t <= now))
-                    .map(move |(i, _)| (l, i))
-            })
-            .collect();
-        for (lane, index) in due {
-            self.lanes[lane].attempts[index].retry_at = None;
-            self.transmit(lane, index);
+        let through = self.pipeline.next_seq();
+        let interval = self.timers.expire(Timer::Interval, now);
+        for (l, signal) in Signal::ALL.into_iter().enumerate() {
+            let woken = self.timers.expire(Timer::Lane(signal), now);
+            let lane = &mut self.lanes[l];
+            if lane.backoff.is_some_and(|w| w.until <= now) {
+                lane.backoff = None;
+            }
+            // The interval flushes every lane; a lane's own wake-up (its backoff ended, or
+            // a batch filled) flushes that lane.
+            if interval || woken {
+                lane.send_through = lane.send_through.max(through);
+            }
+            for i in 0..lane.attempts.len() {
+                let due = self.lanes[l].attempts[i].retry;
+                if due.is_some_and(|w| w.until <= now) {
+                    self.lanes[l].attempts[i].retry = None;
+                    self.transmit(l, i);
+                }
+            }
         }
         self.drive(now);
-        self.check_waiters(now);
+        self.settle(now);
     }
 
     /// The page is going away (hidden, or unloading): everything queued goes now, in
@@ -292,13 +577,17 @@ impl Delivery {
         for signal in Signal::ALL {
             self.unload_lane(signal, compress);
         }
-        self.check_waiters(now);
+        self.settle(now);
     }
 
     /// The page is back (from the back/forward cache): send what stayed queued.
     pub fn page_shown(&mut self, now: f64) {
-        self.flush_through = self.pipeline.next_seq();
+        let through = self.pipeline.next_seq();
+        for lane in &mut self.lanes {
+            lane.send_through = through;
+        }
         self.drive(now);
+        self.settle(now);
     }
 
     /// The next action for the shell.
@@ -312,17 +601,14 @@ impl Delivery {
         Some(&self.lanes[lane].attempts[index].request.body)
     }
 
-    /// When [`Delivery::handle_timeout`] should next be called.
+    /// When [`Delivery::handle_timeout`] should next be called: the earliest timer.
     pub fn poll_timeout(&self) -> Option<f64> {
-        let retries = self
-            .lanes
-            .iter()
-            .flat_map(|l| &l.attempts)
-            .filter_map(|a| a.retry_at);
-        self.interval_at
-            .into_iter()
-            .chain(retries)
-            .min_by(f64::total_cmp)
+        self.timers.next()
+    }
+
+    /// The timer table, for tests and the shell's diagnostics.
+    pub fn timers(&self) -> &TimerTable {
+        &self.timers
     }
 
     /// Whether a flush is waiting to settle (the shell keeps the process alive for it).
@@ -348,13 +634,13 @@ impl Delivery {
         let max = self.config().max_batch_bytes as usize;
         for (l, signal) in Signal::ALL.into_iter().enumerate() {
             let lane = &self.lanes[l];
-            if !lane.attempts.is_empty() || lane.backoff_until > now {
+            if !lane.free(now) {
                 continue;
             }
             let wanted = self
                 .pipeline
                 .front_seq(signal)
-                .is_some_and(|seq| seq < self.flush_through)
+                .is_some_and(|seq| seq < lane.send_through)
                 || self.pipeline.queued(signal) >= batch;
             if !wanted {
                 continue;
@@ -372,7 +658,7 @@ impl Delivery {
             id,
             request,
             retries: 0,
-            retry_at: None,
+            retry: None,
             keepalive,
         });
         let index = attempts.len() - 1;
@@ -428,8 +714,34 @@ impl Delivery {
             lane.attempts
                 .iter()
                 .all(|a| a.request.first_seq() >= through)
-                && (lane.backoff_until > now || !matches!(queued, Some(seq) if seq < through))
+                && (lane.backoff.is_some_and(|w| w.until > now)
+                    || !matches!(queued, Some(seq) if seq < through))
         })
+    }
+
+    /// After an event: each lane's timer slot follows its state, and the flushes whose
+    /// records are all settled are.
+    fn settle(&mut self, now: f64) {
+        for (l, signal) in Signal::ALL.into_iter().enumerate() {
+            match self.lane_wake(l, now) {
+                Some(at) => self.timers.set(Timer::Lane(signal), at),
+                None => self.timers.stop(Timer::Lane(signal)),
+            }
+        }
+        self.check_waiters(now);
+    }
+
+    /// When lane `l` next needs the timer: its earliest retry, or, with records queued
+    /// and nothing in flight, the end of its backoff. (A full batch on a free lane was
+    /// sent by [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
+    fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
+        let lane = &self.lanes[l];
+        let retry = lane.attempts.iter().filter_map(|a| a.retry.map(|w| w.until));
+        let waiting = lane.attempts.is_empty() && self.pipeline.queued(Signal::ALL[l]) > 0;
+        let backoff = lane.backoff.filter(|w| waiting && w.until > now);
+        retry
+            .chain(backoff.map(|w| w.until))
+            .min_by(f64::total_cmp)
     }
 
     /// Settles every flush whose records are all settled.
@@ -494,7 +806,7 @@ mod tests {
         fn track(&mut self, track: Track, name: &str) {
             // A metric's body carries its value's text after the name.
             let strings: &[&str] = match track {
-                Track::Metric(..) => &[name, "1"],
+                Track::Metric { .. } => &[name, "1"],
                 _ => &[name],
             };
             let b = body(self.now, strings, &[("k", V::S("v"))]);
@@ -538,6 +850,17 @@ mod tests {
             );
         }
 
+        /// Wakes the core until it sends something; returns what it sent.
+        fn wake_until_sent(&mut self) -> Vec<Transmit> {
+            for _ in 0..10 {
+                self.wake();
+                if !self.sent.is_empty() {
+                    return self.take_sent();
+                }
+            }
+            panic!("nothing sent after 10 wake-ups");
+        }
+
         /// Advances the fake clock to the next wake-up the core asked for.
         fn wake(&mut self) -> f64 {
             let at = self.d.poll_timeout().expect("a wake-up is due");
@@ -565,10 +888,13 @@ mod tests {
 
     #[test]
     fn a_dead_lane_never_holds_back_the_others() {
-        let mut w = World::new(&[("maxRetries", num(2.0))]);
+        let mut w = World::new(&[("maxRetries", num(2.0)), ("retryBackoffBase", num(20_000.0))]);
         w.event("e");
-        w.track(Track::Metric(crate::model::MetricKind::Gauge, 1.0), "m");
-        w.track(Track::Log(9), "l");
+        w.track(Track::Metric {
+            kind: crate::model::MetricKind::Gauge,
+            value: 1.0,
+        }, "m");
+        w.track(Track::Log { severity: 9 }, "l");
         let f = w.flush();
         let sent = w.take_sent();
         assert_eq!(sent.len(), 3, "one request per lane, all at once");
@@ -584,19 +910,29 @@ mod tests {
         assert!(w.settled.is_empty(), "the flush still waits on traces");
         // Traces retry twice, then give up for now: the flush settles, items re-queued.
         for _ in 0..2 {
-            w.wake();
-            let retry = w.take_sent();
+            let retry = w.wake_until_sent();
             assert_eq!(retry.len(), 1);
             w.answer(retry[0].id, Outcome::Timeout);
         }
         assert_eq!(w.settled, vec![f]);
         assert_eq!(w.d.pipeline.queued(Signal::Traces), 1);
-        // While traces back off, new metrics still go out at once.
-        w.track(Track::Metric(crate::model::MetricKind::Gauge, 2.0), "m2");
-        w.flush();
+        // While traces back off, the interval timer still sends new metrics on time.
+        w.track(
+            Track::Metric {
+                kind: crate::model::MetricKind::Gauge,
+                value: 2.0,
+            },
+            "m2",
+        );
+        assert_eq!(w.wake(), 5000.0, "the metrics interval is not pushed back");
         let sent = w.take_sent();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].signal, Signal::Metrics);
+        // A flush means send now: traces try again at once, cutting their backoff short.
+        w.flush();
+        let sent = w.take_sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].signal, Signal::Traces);
     }
 
     #[test]
@@ -695,12 +1031,12 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("HTTP 503"));
-        w.flush();
-        assert!(w.take_sent().is_empty(), "the lane waits out its backoff");
-        let waited = w.wake();
+        assert_eq!(w.wake(), 1000.0, "the interval comes first");
+        assert!(w.take_sent().is_empty(), "and finds traces backing off");
+        let waited = 1000.0 + w.wake();
         assert!(
             (2400.0..=3600.0).contains(&waited),
-            "the timer waits out the backoff: {waited}"
+            "the lane's own timer wakes it when the backoff ends: {waited}"
         );
         let sent = w.take_sent();
         assert_eq!(
@@ -710,6 +1046,80 @@ mod tests {
         );
         let body = text(w.d.body(sent[0].id).unwrap());
         assert!(body.find("first").unwrap() < body.find("second").unwrap());
+    }
+
+    #[test]
+    fn a_flush_cuts_our_own_backoff_short_but_honours_retry_after() {
+        let mut w = World::new(&[
+            ("maxRetries", num(0.0)),
+            ("retryBackoffBase", num(20_000.0)),
+            ("flushInterval", num(60_000.0)),
+        ]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "re-queued");
+        w.flush();
+        let again = w.take_sent();
+        assert_eq!(again.len(), 1, "a second flush sends at once");
+        // Now the server asks for 3 s: flushes settle without contacting it.
+        w.answer(
+            again[0].id,
+            Outcome::Status {
+                status: 429,
+                retry_after_ms: Some(3000.0),
+            },
+        );
+        for _ in 0..3 {
+            let f = w.flush();
+            assert!(w.take_sent().is_empty(), "Retry-After is in force");
+            assert!(w.settled.contains(&f), "and the flush resolves");
+            w.now += 500.0;
+        }
+        // When the 3 s are up the lane goes by itself.
+        let waited = w.wake();
+        assert_eq!(w.now, 1_000_000.0 + 3000.0, "woken at the end: {waited}");
+        assert_eq!(w.take_sent().len(), 1);
+    }
+
+    #[test]
+    fn a_pending_retry_waits_for_its_own_timer_and_a_flush_hurries_it() {
+        let mut w = World::new(&[
+            ("retryBackoffBase", num(10_000.0)),
+            ("maxRetries", num(3.0)),
+            ("flushInterval", num(0.0)),
+        ]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert!(w.take_sent().is_empty());
+        let at = w.d.timers().get(Timer::Lane(Signal::Traces)).unwrap();
+        assert!((8000.0..=12000.0).contains(&(at - w.now)), "its lane's timer slot");
+        assert_eq!(w.d.timers().get(Timer::Interval), None);
+        w.flush();
+        assert_eq!(w.take_sent().len(), 1, "send now");
+    }
+
+    #[test]
+    fn a_full_batch_wakes_only_its_lane_and_waits_for_its_backoff() {
+        let mut w = World::new(&[
+            ("batchSize", num(2.0)),
+            ("maxRetries", num(0.0)),
+            ("retryBackoffBase", num(4000.0)),
+            ("flushInterval", num(0.0)),
+        ]);
+        w.event("a");
+        w.event("b");
+        assert_eq!(w.wake(), 0.0, "a full batch wakes at once");
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.event("c");
+        w.event("d");
+        let waited = w.wake();
+        assert!(waited >= 3200.0, "not before the backoff ends: {waited}");
+        assert_eq!(w.take_sent().len(), 1);
     }
 
     #[test]
@@ -771,7 +1181,7 @@ mod tests {
     fn unload_sends_everything_within_the_budget_and_keeps_the_rest() {
         let mut w = World::new(&[("flushInterval", num(60_000.0)), ("batchSize", num(1000.0))]);
         for i in 0..500 {
-            w.track(Track::Log(9), &format!("{i:04} {}", "x".repeat(180)));
+            w.track(Track::Log { severity: 9 }, &format!("{i:04} {}", "x".repeat(180)));
         }
         w.d.page_hidden(w.now, true);
         w.pump();
@@ -787,7 +1197,7 @@ mod tests {
         // Uncompressed (a beacon cannot say Content-Encoding), only part fits.
         let mut w2 = World::new(&[("flushInterval", num(60_000.0)), ("batchSize", num(1000.0))]);
         for i in 0..500 {
-            w2.track(Track::Log(9), &format!("{i:04} {}", "x".repeat(180)));
+            w2.track(Track::Log { severity: 9 }, &format!("{i:04} {}", "x".repeat(180)));
         }
         w2.d.page_hidden(w2.now, false);
         w2.pump();

@@ -35,3 +35,4 @@ pub mod queue;
 pub mod retry;
 pub mod severity;
 pub mod stats;
+pub mod status;

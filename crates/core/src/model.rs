@@ -18,6 +18,7 @@
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
 
+use super::config::Raw;
 use super::{float, json};
 
 /// Tag of a UTF-8 string value.
@@ -58,42 +59,6 @@ impl Signal {
     }
 }
 
-/// What kind of item a record is; decides the header layout and how many strings the
-/// body starts with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// `trackEvent`: body strings = name.
-    Event = 0,
-    /// `trackError`: body strings = type, message, stack.
-    Error = 1,
-    /// `trackMetric`: body strings = name, value (as JS prints it).
-    Metric = 2,
-    /// `trackLog`: body strings = message.
-    Log = 3,
-}
-
-impl Kind {
-    /// Decodes the kind byte the JS boundary passes.
-    pub fn from_u8(v: u8) -> Option<Kind> {
-        Some(match v {
-            0 => Kind::Event,
-            1 => Kind::Error,
-            2 => Kind::Metric,
-            3 => Kind::Log,
-            _ => return None,
-        })
-    }
-
-    /// How many strings precede the attributes in the body.
-    pub fn n_strings(self) -> usize {
-        match self {
-            Kind::Error => 3,
-            Kind::Metric => 2,
-            _ => 1,
-        }
-    }
-}
-
 /// Metric instrument kinds (`MetricType` in JS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {
@@ -118,6 +83,16 @@ impl MetricKind {
         .map(|(_, k)| k)
     }
 
+    /// The metric type a `trackMetric` caller passed (a name, or nothing), and whether
+    /// it had to fall back to gauge because the value was not one.
+    pub fn coerce(raw: &Raw) -> (MetricKind, bool) {
+        match raw {
+            Raw::Missing | Raw::Null => (MetricKind::Gauge, false),
+            Raw::Str(s) => MetricKind::parse(s).map_or((MetricKind::Gauge, true), |k| (k, false)),
+            _ => (MetricKind::Gauge, true),
+        }
+    }
+
     fn from_u8(v: u8) -> Option<MetricKind> {
         [
             MetricKind::Gauge,
@@ -129,17 +104,19 @@ impl MetricKind {
     }
 }
 
-/// The per-kind header the core writes in front of the body.
+/// What one tracking call recorded: the item's kind and the facts it carries beyond its
+/// body. Laid out as the record's header in front of the body; its [`Track::code`] is
+/// also how the JS boundary is told which strings lead the body.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Head {
-    /// A span: `trackEvent` (`error == false`) or `trackError`. Its ids are derived
-    /// from the record's key when it is encoded (see [`super::ids::span_ids`]), so the
-    /// tracking call needs no randomness.
-    Span {
-        /// Whether this span records an error (status ERROR, exception attributes).
-        error: bool,
-    },
-    /// A metric data point.
+pub enum Track {
+    /// `trackEvent`, a span: body strings = name. Its ids are derived from the record's
+    /// key when it is encoded (see [`super::ids::span_ids`]), so the tracking call needs
+    /// no randomness.
+    Event,
+    /// `trackError`, a span with status ERROR and exception attributes: body strings =
+    /// type, message, stack.
+    Error,
+    /// `trackMetric`, a data point: body strings = name, value (as JS prints it).
     Metric {
         /// The instrument kind.
         kind: MetricKind,
@@ -147,44 +124,82 @@ pub enum Head {
         /// text the body carries.
         value: f64,
     },
-    /// A log record.
+    /// `trackLog`: body strings = message.
     Log {
         /// OTLP severity number, 1..=24.
         severity: u8,
     },
 }
 
-impl Head {
-    /// The signal a record with this header travels in.
-    pub fn signal(&self) -> Signal {
+impl Track {
+    /// The kind codes, in code order (`js/layout.js` has them by name).
+    pub const CODES: [(&'static str, u8); 4] = [
+        ("EVENT", 0),
+        ("ERROR", 1),
+        ("METRIC", 2),
+        ("LOG", 3),
+    ];
+
+    /// The kind's code: the header's first byte, and what the JS boundary is passed.
+    pub fn code(&self) -> u8 {
         match self {
-            Head::Span { .. } => Signal::Traces,
-            Head::Metric { .. } => Signal::Metrics,
-            Head::Log { .. } => Signal::Logs,
+            Track::Event => 0,
+            Track::Error => 1,
+            Track::Metric { .. } => 2,
+            Track::Log { .. } => 3,
         }
     }
 
-    /// Lays the header out (led by its kind byte) in a stack buffer; returns the buffer
-    /// and the length used. Ingest runs on every tracking call, so no heap here.
+    /// How many strings precede the attributes in the body.
+    pub fn n_strings(&self) -> usize {
+        match self {
+            Track::Error => 3,
+            Track::Metric { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// The signal a record of this kind travels in.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Track::Event | Track::Error => Signal::Traces,
+            Track::Metric { .. } => Signal::Metrics,
+            Track::Log { .. } => Signal::Logs,
+        }
+    }
+
+    /// Lays the header out (led by its code) in a stack buffer; returns the buffer and
+    /// the length used. Ingest runs on every tracking call, so no heap here.
     pub fn encode(&self) -> ([u8; MAX_HEAD], usize) {
         let mut b = [0u8; MAX_HEAD];
+        b[0] = self.code();
         let n = match *self {
-            Head::Span { error } => {
-                b[0] = if error { Kind::Error } else { Kind::Event } as u8;
-                1
-            }
-            Head::Metric { kind, value } => {
-                b[0] = Kind::Metric as u8;
+            Track::Event | Track::Error => 1,
+            Track::Metric { kind, value } => {
                 b[1] = kind as u8;
                 b[2..10].copy_from_slice(&value.to_le_bytes());
                 10
             }
-            Head::Log { severity } => {
-                b[..2].copy_from_slice(&[Kind::Log as u8, severity]);
+            Track::Log { severity } => {
+                b[1] = severity;
                 2
             }
         };
         (b, n)
+    }
+
+    /// Reads a header [`Track::encode`] wrote.
+    fn decode(r: &mut Reader) -> Option<Track> {
+        Some(match r.u8()? {
+            0 => Track::Event,
+            1 => Track::Error,
+            2 => Track::Metric {
+                kind: MetricKind::from_u8(r.u8()?)?,
+                value: r.f64()?,
+            },
+            3 => Track::Log { severity: r.u8()? },
+            _ => return None,
+        })
     }
 }
 
@@ -337,10 +352,10 @@ impl<'a> Iterator for Attrs<'a> {
 pub struct Item<'a> {
     /// Event time, Unix nanoseconds.
     pub time_ns: u64,
-    /// The per-kind header.
-    pub head: Head,
+    /// What was tracked: the item's kind and header facts.
+    pub head: Track,
     /// Name / message; for errors also message and stack, for metrics the value as JS
-    /// printed it (see [`Kind::n_strings`]).
+    /// printed it (see [`Track::n_strings`]).
     pub strings: [&'a str; 3],
     /// The caller's attributes (context for errors).
     pub attrs: Attrs<'a>,
@@ -350,23 +365,13 @@ impl<'a> Item<'a> {
     /// Decodes one record (header + body), or `None` if it is malformed.
     pub fn decode(record: &'a [u8]) -> Option<Item<'a>> {
         let mut r = Reader::new(record);
-        let kind = Kind::from_u8(r.u8()?)?;
-        let head = match kind {
-            Kind::Event | Kind::Error => Head::Span {
-                error: kind == Kind::Error,
-            },
-            Kind::Metric => Head::Metric {
-                kind: MetricKind::from_u8(r.u8()?)?,
-                value: r.f64()?,
-            },
-            Kind::Log => Head::Log { severity: r.u8()? },
-        };
+        let head = Track::decode(&mut r)?;
         let time_ns = time_ms_to_ns(r.f64()?)?;
         let mut strings = [""; 3];
-        for s in strings.iter_mut().take(kind.n_strings()) {
+        for s in strings.iter_mut().take(head.n_strings()) {
             *s = r.str()?;
         }
-        if kind == Kind::Metric && !json::is_number(strings[1]) {
+        if matches!(head, Track::Metric { .. }) && !json::is_number(strings[1]) {
             return None;
         }
         let (remaining, r) = r.container()?;
@@ -586,7 +591,7 @@ pub mod testing {
     }
 
     /// A whole record: header then body.
-    pub fn record(head: Head, time_ms: f64, strings: &[&str], kvs: &[(&str, V)]) -> Vec<u8> {
+    pub fn record(head: Track, time_ms: f64, strings: &[&str], kvs: &[(&str, V)]) -> Vec<u8> {
         let (h, n) = head.encode();
         let mut out = h[..n].to_vec();
         out.extend(body(time_ms, strings, kvs));
@@ -599,7 +604,7 @@ mod tests {
     use super::testing::{record, V};
     use super::*;
 
-    const SPAN: Head = Head::Span { error: false };
+    const SPAN: Track = Track::Event;
 
     #[test]
     fn a_record_decodes_to_what_was_written() {
@@ -639,7 +644,7 @@ mod tests {
     #[test]
     fn every_truncation_of_a_record_is_rejected_or_yields_fewer_attributes() {
         let rec = record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Histogram,
                 value: 1.5,
             },
@@ -685,7 +690,7 @@ mod tests {
         let mut rec = record(SPAN, 1.0, &["e"], &[("d", V::D("NaN"))]);
         assert_eq!(Item::decode(&rec).unwrap().attrs.count(), 0);
         let metric = |value: &str| {
-            let head = Head::Metric {
+            let head = Track::Metric {
                 kind: MetricKind::Gauge,
                 value: 1.0,
             };
@@ -745,20 +750,19 @@ mod tests {
         let mut decoded = Vec::new();
         let mut at = 0;
         while at < raw.len() {
-            let kind = Kind::from_u8(raw[at]).unwrap();
             let len = u32::from_le_bytes(raw[at + 1..at + 5].try_into().unwrap()) as usize;
             let body = &raw[at + 5..at + 5 + len];
-            at += 5 + len;
-            let head = match kind {
-                Kind::Event | Kind::Error => Head::Span {
-                    error: kind == Kind::Error,
-                },
-                Kind::Metric => Head::Metric {
+            let head = match raw[at] {
+                0 => Track::Event,
+                1 => Track::Error,
+                2 => Track::Metric {
                     kind: MetricKind::Histogram,
                     value: 1.5,
                 },
-                Kind::Log => Head::Log { severity: 13 },
+                3 => Track::Log { severity: 13 },
+                code => panic!("kind code {code}"),
             };
+            at += 5 + len;
             let (h, n) = head.encode();
             let rec = [&h[..n], body].concat();
             let item = Item::decode(&rec).expect("every fixture decodes");
@@ -766,7 +770,7 @@ mod tests {
                 item.time_ns > 1_600_000_000_000_000_000,
                 "a wall-clock time"
             );
-            let strings = item.strings[..kind.n_strings()].join("|");
+            let strings = item.strings[..head.n_strings()].join("|");
             let attrs = item
                 .attrs
                 .map(|(k, v)| format!("{k}={}", render(v)))
@@ -806,9 +810,9 @@ mod tests {
             ("TAG_BOOL", TAG_BOOL),
             ("TAG_ARRAY", TAG_ARRAY),
             ("TAG_KVLIST", TAG_KVLIST),
-            ("KIND_EVENT", Kind::Event as u8),
-            ("KIND_ERROR", Kind::Error as u8),
-            ("KIND_METRIC", Kind::Metric as u8),
+            ("KIND_EVENT", Track::Event.code()),
+            ("KIND_ERROR", Track::Error.code()),
+            ("KIND_METRIC", Track::CODES[2].1),
         ];
         for (name, value) in tags {
             assert_eq!(constant(name), usize::from(value), "{name}");

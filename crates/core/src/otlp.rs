@@ -11,7 +11,7 @@ use super::encoder::{Encoder, Identity};
 use super::ids::{hex, span_ids, Key};
 use super::json;
 use super::model::{
-    bucket, cut_chars, each_attribute, Attr, Attrs, Head, Item, MetricKind, Signal, Value,
+    bucket, cut_chars, each_attribute, Attr, Attrs, Track, Item, MetricKind, Signal, Value,
     ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STRING_CHARS,
 };
 use super::severity;
@@ -95,12 +95,13 @@ impl Encoder for Otlp {
 
     fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         match item.head {
-            Head::Span { error } => {
+            Track::Event | Track::Error => {
+                let error = item.head == Track::Error;
                 let (trace_id, span_id) = span_ids(key);
                 span(out, item, error, &trace_id, &span_id)
             }
-            Head::Metric { kind, value } => metric(out, item, kind, value),
-            Head::Log { severity } => log(out, item, severity),
+            Track::Metric { kind, value } => metric(out, item, kind, value),
+            Track::Log { severity } => log(out, item, severity),
         }
     }
 
@@ -369,7 +370,7 @@ mod tests {
     /// Resource attributes [`encode`] renders (those with values).
     const RESOURCE_KEYS: usize = 11;
 
-    const SPAN: Head = Head::Span { error: false };
+    const SPAN: Track = Track::Event;
 
     #[test]
     fn an_event_is_a_span_with_typed_attributes() {
@@ -421,7 +422,7 @@ mod tests {
     fn an_error_span_carries_status_2_and_exception_attributes_first() {
         let long = "x".repeat(600);
         let stack = "é".repeat(3000);
-        let head = Head::Span { error: true };
+        let head = Track::Error;
         let body = encode(&record(
             head,
             1.0,
@@ -459,7 +460,7 @@ mod tests {
             .zip(0..)
             .map(|(k, i)| (k.as_str(), V::I(i)))
             .collect();
-        let head = Head::Span { error: true };
+        let head = Track::Error;
         let body = encode(&record(head, 1.0, &["E", "m", "s"], &many));
         assert_eq!(
             body.matches("{\"key\":").count() - RESOURCE_KEYS,
@@ -470,7 +471,7 @@ mod tests {
     #[test]
     fn metrics_take_their_otlp_shapes() {
         let gauge = encode(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Gauge,
                 value: 75.5,
             },
@@ -480,7 +481,7 @@ mod tests {
         ));
         assert!(gauge.contains("{\"name\":\"cpu.usage\",\"unit\":\"%\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"asDouble\":75.5,\"attributes\":[{\"key\":\"host\""), "{gauge}");
         let sum = encode(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Counter,
                 value: 1.0,
             },
@@ -490,7 +491,7 @@ mod tests {
         ));
         assert!(sum.contains("\"sum\":{\"dataPoints\":[{\"timeUnixNano\":\"1000000\",\"startTimeUnixNano\":\"1000000\",\"asDouble\":1,\"attributes\":[]}],\"aggregationTemporality\":1,\"isMonotonic\":true}"), "{sum}");
         let hist = encode(&record(
-            Head::Metric {
+            Track::Metric {
                 kind: MetricKind::Histogram,
                 value: 123.45,
             },
@@ -508,7 +509,7 @@ mod tests {
     #[test]
     fn a_log_has_severity_number_text_and_a_cut_body() {
         let msg = "m".repeat(1200);
-        let body = encode(&record(Head::Log { severity: 13 }, 2.0, &[&msg], &[]));
+        let body = encode(&record(Track::Log { severity: 13 }, 2.0, &[&msg], &[]));
         assert!(body.contains("\"severityNumber\":13,\"severityText\":\"WARN\""));
         assert!(body.contains(&format!(
             "\"body\":{{\"stringValue\":\"{}\"}}",

@@ -11,7 +11,7 @@ use super::encoder::{Encoder, Identity};
 use super::gzip::gzip;
 use super::ids::{Key, Rng};
 use super::json;
-use super::model::{Head, Item, MetricKind, Signal};
+use super::model::{Item, Signal, Track};
 use super::otlp::Otlp;
 use super::queue::{Queue, Taken};
 use super::retry::{Outcome, Verdict};
@@ -21,19 +21,6 @@ use super::stats::{DropReason, Stats};
 #[cfg(not(feature = "clickhouse"))]
 fn retryable_code(_: u32) -> bool {
     false
-}
-
-/// What a tracking call recorded, beyond its body.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Track {
-    /// `trackEvent`.
-    Event,
-    /// `trackError`.
-    Error,
-    /// `trackMetric` with its kind and finite value.
-    Metric(MetricKind, f64),
-    /// `trackLog` with its severity number.
-    Log(u8),
 }
 
 /// A request ready to send: its body holds every record taken from the queue.
@@ -182,15 +169,8 @@ impl Pipeline {
     /// Queues one record whose body the boundary wrote. Returns whether its signal has
     /// reached `batchSize` and should be flushed.
     pub fn ingest(&mut self, track: Track, body: &[u8]) -> bool {
-        let head = match track {
-            Track::Event | Track::Error => Head::Span {
-                error: track == Track::Error,
-            },
-            Track::Metric(kind, value) => Head::Metric { kind, value },
-            Track::Log(severity) => Head::Log { severity },
-        };
-        let (head_bytes, n) = head.encode();
-        let signal = head.signal();
+        let (head_bytes, n) = track.encode();
+        let signal = track.signal();
         let dropped = self.queue.push(signal, &head_bytes[..n], body);
         self.stats.drop(DropReason::QueueFull, dropped);
         self.queue.items(signal) >= self.config.batch_size as usize
@@ -434,7 +414,7 @@ mod tests {
         for i in 0..250 {
             event(&mut p, &format!("e{i}"));
         }
-        p.ingest(Track::Log(9), &body(1.0, &["hello"], &[]));
+        p.ingest(Track::Log { severity: 9 }, &body(1.0, &["hello"], &[]));
         let r = next(&mut p, Signal::Traces).unwrap();
         assert_eq!(r.items, 250);
         assert!(r.gzip);
@@ -515,7 +495,7 @@ mod tests {
         assert_eq!(otlp.redact("hunter2".into()), "hunter2");
         assert!(ch.authorization().starts_with("Basic "));
         ch.start(1, Identity::default());
-        ch.ingest(Track::Log(9), &body(1.0, &["m"], &[]));
+        ch.ingest(Track::Log { severity: 9 }, &body(1.0, &["m"], &[]));
         let r = next(&mut ch, Signal::Logs).unwrap();
         assert!(ch
             .url(&r)

@@ -1,6 +1,7 @@
 //! Log severities: OTLP severity numbers, their canonical texts, and the names callers
 //! pass as strings.
 
+use super::config::Raw;
 use super::float;
 
 /// INFO, the default severity.
@@ -35,6 +36,18 @@ pub fn from_number(n: f64) -> Option<u8> {
     (float::is_whole(n) && (1.0..=24.0).contains(&n)).then_some(n as u8)
 }
 
+/// The severity a `trackLog` caller passed (a number, a name, or nothing), and whether
+/// it had to fall back to INFO because the value was not one.
+pub fn coerce(raw: &Raw) -> (u8, bool) {
+    let level = match raw {
+        Raw::Missing | Raw::Null => Some(INFO),
+        Raw::Number(n) => from_number(*n),
+        Raw::Str(s) => parse(s),
+        _ => None,
+    };
+    (level.unwrap_or(INFO), level.is_none())
+}
+
 /// The OTLP short name of a severity number: `INFO`, or `INFO2`..`INFO4` within a range.
 pub fn text(n: u8) -> &'static str {
     const TEXTS: [&str; 24] = [
@@ -48,6 +61,19 @@ pub fn text(n: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_callers_pass_is_coerced_and_unknowns_fall_back_to_info() {
+        assert_eq!(coerce(&Raw::Missing), (INFO, false));
+        assert_eq!(coerce(&Raw::Null), (INFO, false));
+        assert_eq!(coerce(&Raw::Number(13.0)), (13, false));
+        assert_eq!(coerce(&Raw::Str(" warning ".into())), (13, false));
+        assert_eq!(coerce(&Raw::Number(13.5)), (INFO, true));
+        assert_eq!(coerce(&Raw::Number(0.0)), (INFO, true));
+        assert_eq!(coerce(&Raw::Str("loud".into())), (INFO, true));
+        assert_eq!(coerce(&Raw::Object), (INFO, true));
+        assert_eq!(coerce(&Raw::Bool(true)), (INFO, true));
+    }
 
     #[test]
     fn names_and_aliases_map_to_the_enum() {
