@@ -1,6 +1,6 @@
-// Plain JS values the client needs, each in one crossing: the status object (instead of
-// one wasm import call per property), flush promises (without a wasm closure for their
-// executor), the options, and the error a bad one throws.
+// Plain JS values the client needs, each in one crossing: the status object, flush
+// promises (without a wasm closure for their executor), the options, and the error a bad
+// one throws.
 
 const THREW = Symbol('a throwing getter');
 
@@ -46,50 +46,7 @@ export function defer() {
   return { promise, resolve };
 }
 
-/**
- * The `getStatus()` object from `n`, the fields in order (numbers; booleans as 0 or 1;
- * for a string, its length in UTF-16 units within `text`, or -1 for null). Empty `n`
- * (the client was busy) gives `{}`.
- */
-export function status(n, text) {
-  if (!n.length) return {};
-  let i = 0;
-  let at = 0;
-  const num = () => n[i++];
-  const str = () => {
-    const len = n[i++];
-    return len < 0 ? null : text.slice(at, (at += len));
-  };
-  // Property values are evaluated in source order, the order Rust wrote them in.
-  return {
-    enabled: !!num(),
-    userId: str(),
-    sessionId: str(),
-    projectName: str(),
-    projectVersion: str(),
-    backend: str(),
-    endpoint: str(),
-    metricsEndpoint: str(),
-    logsEndpoint: str(),
-    verbose: !!num(),
-    batchSize: num(),
-    queueSize: num(),
-    queueSizes: { traces: num(), metrics: num(), logs: num() },
-    queuedBytes: num(),
-    maxQueueBytes: num(),
-    inFlight: num(),
-    sent: { requests: num(), items: num(), bytes: num() },
-    dropped: {
-      queueFull: num(),
-      rejected: num(),
-      invalid: num(),
-      failed: num(),
-      afterShutdown: num(),
-      reentrant: num(),
-    },
-    coerced: { metricType: num(), logSeverity: num() },
-    retries: num(),
-    lastError: str(),
-    runtime: str(),
-  };
+/** The `getStatus()` object from the core's JSON (crates/core/src/status.rs). */
+export function status(json) {
+  return JSON.parse(json);
 }

@@ -8,8 +8,6 @@ use ::core::sync::atomic::{AtomicUsize, Ordering};
 
 use wasm_bindgen::prelude::*;
 
-use automagik_telemetry_core::model::Kind;
-
 /// Room for one record body; `js/record.js` stops adding attributes when it is full.
 const SCRATCH_BYTES: usize = 64 * 1024;
 
@@ -41,16 +39,16 @@ fn scratch() -> *mut u8 {
     at as *mut u8
 }
 
-/// Has JS lay out an item of `kind` from the caller's arguments (`value`: a metric's)
-/// and hands its body to `ingest`. Returns false when the arguments do not make a valid
+/// Has JS lay out an item of kind `code` (`Track::code`) from the caller's arguments
+/// (`value`: a metric's) and hands its body to `ingest`. Returns false when the arguments do not make a valid
 /// item.
 pub fn with_body<R>(
-    kind: Kind,
+    code: u8,
     [a, b, value]: [&JsValue; 3],
     ingest: impl FnOnce(&[u8]) -> R,
 ) -> Option<R> {
     let ptr = scratch();
-    let len = write_item(kind as u8, a, b, value) as usize;
+    let len = write_item(code, a, b, value) as usize;
     if len == 0 || len > SCRATCH_BYTES {
         return None;
     }

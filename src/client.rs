@@ -1,7 +1,13 @@
 //! The public `AutomagikTelemetry` class: the I/O shell around the delivery core. It
-//! reads the configuration, decides enablement, hands tracking calls to the record
+//! reads the configuration and the host's facts, hands tracking calls to the record
 //! boundary and the core, and carries out what the core decides: send this request, arm
-//! the timer for then, settle that flush. It makes no delivery decision of its own.
+//! the timer for then, settle that flush, start the session. It decides nothing itself.
+//!
+//! A client lives until `shutdown()` (SPEC §7): while the core has work (records queued
+//! or in flight, a flush pending) the state holds a strong reference to itself, so an
+//! app that drops its last reference loses nothing to garbage collection; the timer, the
+//! page listeners and the transport reach it through weak references. Once idle, or
+//! after `shutdown()` has settled, the pin goes and the state can be collected.
 //!
 //! Tracking methods never throw and never panic: every path that could fail degrades
 //! to dropping (and counting) the item. Every entry point takes the state with
@@ -19,13 +25,10 @@ use automagik_telemetry_core::config::{Config, ConfigError, ErrorKind, Raw};
 use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
 use automagik_telemetry_core::enablement::decide;
 use automagik_telemetry_core::json;
-use automagik_telemetry_core::model::{body_time_ms, Kind, MetricKind, Signal};
-use automagik_telemetry_core::pipeline::Track;
-use automagik_telemetry_core::severity;
-use automagik_telemetry_core::stats::{DropReason, Stats};
+use automagik_telemetry_core::model::{body_time_ms, Track};
 
 use super::lifecycle::{PageEvent, PageListeners};
-use super::plain::{self, Deferred, Status};
+use super::plain::{self, Deferred};
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
@@ -58,19 +61,17 @@ struct Waiter {
 /// The client's state: the delivery core plus the JS resources that carry it out.
 struct Shell {
     core: Delivery,
-    enabled: bool,
-    runtime: String,
     environment: String,
-    /// Created disarmed at construction (Workers forbid arming timers there); released at
-    /// shutdown.
+    /// Created disarmed at construction (Workers forbid arming timers there).
     timer: Option<Timer>,
     /// What the timer is armed for: the time and whether it holds the process open.
     armed: Option<(f64, bool)>,
-    /// The host's timers failed: time is driven by the client's own calls instead.
-    timer_broken: bool,
     transport: Option<Transport>,
     page: Option<PageListeners>,
     waiters: Vec<Waiter>,
+    /// The state itself, held while the core has work: the client outlives the app's
+    /// last reference until then (a reference cycle, broken when idle).
+    pin: Option<Shared>,
 }
 
 type Shared = Rc<RefCell<Shell>>;
@@ -81,18 +82,16 @@ fn now() -> f64 {
 
 impl Shell {
     /// A shell with no timer, transport or page listeners yet.
-    fn new(core: Delivery, enabled: bool, runtime: String, environment: String) -> Shell {
+    fn new(core: Delivery, environment: String) -> Shell {
         Shell {
             core,
-            enabled,
-            runtime,
             environment,
             timer: None,
             armed: None,
-            timer_broken: false,
             transport: None,
             page: None,
             waiters: Vec::new(),
+            pin: None,
         }
     }
 
@@ -106,12 +105,8 @@ impl Shell {
     /// go away before anything else runs) and, when a ClickHouse password is configured,
     /// one plain warning. No timer, randomness or storage here.
     fn prepare_page(&mut self, me: &Shared) {
-        if self.runtime != "browser" {
-            return;
-        }
-        let config = &self.core.pipeline.config;
-        if config.backend.is_clickhouse() && !config.clickhouse.password.is_empty() {
-            host::warn("the ClickHouse password in this page's configuration is sent to every visitor's browser; use a write-only user, or an OTLP collector in front of ClickHouse");
+        if let Some(warning) = self.core.page_warning() {
+            host::warn(warning);
         }
         let weak = Rc::downgrade(me);
         self.page = PageListeners::listen(move |event| {
@@ -124,18 +119,12 @@ impl Shell {
         });
     }
 
-    /// Begins the session (identity, random salt) once something was tracked and is
-    /// about to be sent: never at construction, and never inside a tracking call, which
-    /// stays cheap.
+    /// Begins the session (identity, random salt) when the core asks for it.
     fn start_session(&mut self) {
-        let p = &mut self.core.pipeline;
-        if p.started() || p.queued_bytes() == 0 {
-            return;
-        }
-        let start = host::start_session(self.environment.clone());
-        p.start(start.seed, start.identity);
-        if start.fault.is_some() {
-            p.stats.last_error = start.fault;
+        if self.core.needs_session() {
+            let start = host::start_session(self.environment.clone());
+            self.core
+                .start_session(start.seed, start.identity, start.fault);
         }
     }
 
@@ -186,7 +175,7 @@ impl Shell {
             }
         }
         self.rearm(now);
-        if self.core.is_shut() && !self.core.flushing() && self.core.in_flight() == 0 {
+        if self.core.is_shut() && !self.core.has_work() {
             // Shut down and settled: the page listeners go. The timer stays, disarmed (the
             // core wants no interval after shutdown): a later flush's retries still need it.
             self.page = None;
@@ -214,14 +203,11 @@ impl Shell {
         let Some(timer) = self.timer.as_mut() else {
             return;
         };
-        match timer.arm(at - now, keep_alive) {
-            Ok(()) => self.timer_broken = false,
-            Err(e) => {
-                self.core.pipeline.stats.last_error = Some(e);
-                self.armed = None;
-                self.timer_broken = true;
-            }
+        let armed = timer.arm(at - now, keep_alive);
+        if armed.is_err() {
+            self.armed = None;
         }
+        self.core.timer_armed(armed);
     }
 }
 
@@ -239,14 +225,21 @@ fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
     true
 }
 
-/// Lets time pass where the host's timers failed, carries out the core's actions, then
-/// releases the state and resolves the flushes that settled.
+/// Lets time pass where the host's timers failed, carries out the core's actions, pins
+/// the state while the core has work (or lets it go), then releases the state and
+/// resolves the flushes that settled.
 fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
-    if st.timer_broken {
-        st.core.handle_timeout(now);
-    }
+    st.core.tick(now);
     let settled = st.carry_out(me, now);
+    let unpinned = if st.core.has_work() {
+        st.pin.get_or_insert_with(|| Rc::clone(me));
+        None
+    } else {
+        st.pin.take()
+    };
     drop(st);
+    // After the borrow ends: this may be the last reference, and free the state.
+    drop(unpinned);
     for flush in settled {
         flush.resolve();
     }
@@ -292,6 +285,10 @@ fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId)
 fn raw(v: &JsValue) -> Raw {
     if v.is_undefined() {
         Raw::Missing
+    } else if v.is_null() {
+        Raw::Null
+    } else if v.is_object() || v.is_function() {
+        Raw::Object
     } else if let Some(b) = v.as_bool() {
         Raw::Bool(b)
     } else if let Some(n) = v.as_f64() {
@@ -340,19 +337,12 @@ impl Client {
         }
         let parsed = Config::parse(&mut |name| raw(&plain::option(&config, name)))
             .map_err(|e| config_error(&config, e))?;
+        // Valid by now: an object, or absent (null reads as absent).
         let env = plain::option(&config, "env");
-        if !(env.is_undefined() || env.is_null() || env.is_object()) {
-            return Err(plain::config_error(
-                false,
-                "AutomagikTelemetry: invalid option 'env': expected an object of environment variables",
-                &config,
-                "env",
-            ));
-        }
-        let env = if env.is_null() {
-            JsValue::UNDEFINED
-        } else {
+        let env = if env.is_object() {
             env
+        } else {
+            JsValue::UNDEFINED
         };
         let enabled = decide(&host::enablement_facts(&env, parsed.enabled));
         let environment = host::environment(&env);
@@ -365,13 +355,14 @@ impl Client {
             "projectName" | "version" => Raw::Str("warm-up".into()),
             _ => Raw::Missing,
         }) {
-            let warm = Shell::new(Delivery::new(defaults), true, String::new(), String::new());
-            Client::over(warm).track_event(&"warm-up".into(), &boundary::sample_attributes());
+            let warm = Client::over(Shell::new(Delivery::new(defaults), String::new()));
+            warm.track_event(&"warm-up".into(), &boundary::sample_attributes());
+            // Its queued sample pinned it: let it go with `warm`.
+            let pin = warm.state.borrow_mut().pin.take();
+            drop(pin);
         }
         let shell = Shell::new(
-            Delivery::new(parsed),
-            enabled,
-            host::runtime_name(),
+            Delivery::new(parsed).with_host(enabled, host::runtime_name()),
             environment,
         );
         shell.debug(|| {
@@ -401,31 +392,28 @@ impl Client {
     }
 
     /// Lays out one item through the boundary (`args`: the first argument, the
-    /// attributes and a metric's value) and hands it to the core.
-    fn track(
-        &self,
-        kind: Kind,
-        args: [&JsValue; 3],
-        track: impl FnOnce(&mut Stats) -> Option<Track>,
-    ) {
+    /// attributes and a metric's value) and hands it to the core; `describe` asks the
+    /// core what the call tracks (`None`: not a valid item).
+    fn track(&self, args: [&JsValue; 3], describe: impl FnOnce(&mut Delivery) -> Option<Track>) {
         let Ok(mut st) = self.state.try_borrow_mut() else {
             self.reentrant.set(self.reentrant.get() + 1);
             return;
         };
-        if !st.enabled {
+        if !st.core.is_enabled() {
             return;
         }
+        st.core.reentrant(self.reentrant.take());
         // The record carries the wall-clock time JS stamped it with: no second clock read.
         let mut at = None;
-        let queued = track(&mut st.core.pipeline.stats).and_then(|t| {
-            boundary::with_body(kind, args, |body| {
+        let queued = describe(&mut st.core).and_then(|track| {
+            boundary::with_body(track.code(), args, |body| {
                 let time = body_time_ms(body).unwrap_or_else(now);
                 at = Some(time);
-                st.core.track(time, t, body)
+                st.core.track(time, track, body)
             })
         });
         if queued.is_none() {
-            st.core.pipeline.stats.drop(DropReason::Invalid, 1);
+            st.core.invalid();
         }
         finish(&self.state, st, at.unwrap_or_else(now));
     }
@@ -434,9 +422,7 @@ impl Client {
     #[wasm_bindgen(js_name = trackEvent)]
     pub fn track_event(&self, name: &JsValue, attributes: &JsValue) {
         let none = &JsValue::UNDEFINED;
-        self.track(Kind::Event, [name, attributes, none], |_| {
-            Some(Track::Event)
-        });
+        self.track([name, attributes, none], |_| Some(Track::Event));
     }
 
     /// Tracks a metric: gauge (default), counter or histogram. Never throws.
@@ -448,20 +434,8 @@ impl Client {
         metric_type: &JsValue,
         attributes: &JsValue,
     ) {
-        self.track(Kind::Metric, [name, attributes, value], |stats| {
-            let value = value.as_f64().filter(|v| v.is_finite())?;
-            let kind = if metric_type.is_undefined() || metric_type.is_null() {
-                MetricKind::Gauge
-            } else {
-                metric_type
-                    .as_string()
-                    .and_then(|s| MetricKind::parse(&s))
-                    .unwrap_or_else(|| {
-                        stats.coerced_metric_type += 1;
-                        MetricKind::Gauge
-                    })
-            };
-            Some(Track::Metric(kind, value))
+        self.track([name, attributes, value], |core| {
+            core.metric(&raw(value), &raw(metric_type))
         });
     }
 
@@ -469,18 +443,8 @@ impl Client {
     #[wasm_bindgen(js_name = trackLog)]
     pub fn track_log(&self, message: &JsValue, severity: &JsValue, attributes: &JsValue) {
         let none = &JsValue::UNDEFINED;
-        self.track(Kind::Log, [message, attributes, none], |stats| {
-            let level = if severity.is_undefined() || severity.is_null() {
-                Some(severity::INFO)
-            } else if let Some(n) = severity.as_f64() {
-                severity::from_number(n)
-            } else {
-                severity.as_string().and_then(|s| severity::parse(&s))
-            };
-            Some(Track::Log(level.unwrap_or_else(|| {
-                stats.coerced_severity += 1;
-                severity::INFO
-            })))
+        self.track([message, attributes, none], |core| {
+            Some(core.log(&raw(severity)))
         });
     }
 
@@ -488,7 +452,7 @@ impl Client {
     #[wasm_bindgen(js_name = trackError)]
     pub fn track_error(&self, error: &JsValue, context: &JsValue) {
         let none = &JsValue::UNDEFINED;
-        self.track(Kind::Error, [error, context, none], |_| Some(Track::Error));
+        self.track([error, context, none], |_| Some(Track::Error));
     }
 
     /// Sends everything queued now; resolves when each of those items was delivered,
@@ -508,79 +472,33 @@ impl Client {
     /// Turns collection on (explicit consent: clears a persisted opt-out).
     pub fn enable(&self) {
         host::persist_opt_out(false);
-        drive(&self.state, |st, _| st.enabled = true);
+        drive(&self.state, |st, _| st.core.set_enabled(true));
     }
 
     /// Stops collecting at once and persists the opt-out; resolves after items queued
     /// before the call are flushed.
     pub fn disable(&self) -> Promise {
         host::persist_opt_out(true);
-        drive(&self.state, |st, _| st.enabled = false);
+        drive(&self.state, |st, _| st.core.set_enabled(false));
         self.flush()
     }
 
     /// Whether tracking calls are collected.
     #[wasm_bindgen(js_name = isEnabled)]
     pub fn is_enabled(&self) -> bool {
-        self.state.try_borrow().is_ok_and(|st| st.enabled)
+        self.state.try_borrow().is_ok_and(|st| st.core.is_enabled())
     }
 
-    /// A snapshot of configuration, queue and delivery counters (never secrets).
+    /// A snapshot of configuration, queue and delivery counters (never secrets), by
+    /// name: the core's [`Status`](automagik_telemetry_core::status::Status) as JSON.
+    /// `{}` while the client is busy (a call from inside it).
     #[wasm_bindgen(js_name = getStatus)]
     pub fn get_status(&self) -> JsValue {
-        if let Ok(mut st) = self.state.try_borrow_mut() {
-            st.start_session(); // the ids a status shows exist once something was tracked
-        }
-        let mut out = Status::default();
-        let Ok(st) = self.state.try_borrow() else {
-            return out.build();
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return plain::status("{}");
         };
-        let p = &st.core.pipeline;
-        let c = &p.config;
-        let s = &p.stats;
-        let id = p.identity();
-        let clickhouse = c.backend.is_clickhouse();
-        let queued = |sig| p.queued(sig) as f64;
-        out.flag(st.enabled)
-            .text(id.map(|i| i.user_id.as_str()))
-            .text(id.map(|i| i.session_id.as_str()))
-            .text(Some(&c.project_name))
-            .text(Some(&c.version))
-            .text(Some(if clickhouse { "clickhouse" } else { "otlp" }))
-            .text(Some(if clickhouse {
-                &c.clickhouse.endpoint
-            } else {
-                &c.traces_endpoint
-            }))
-            .text(Some(&c.metrics_endpoint))
-            .text(Some(&c.logs_endpoint))
-            .flag(c.verbose)
-            .num(c.batch_size.into())
-            .num(Signal::ALL.iter().map(|s| queued(*s)).sum())
-            .num(queued(Signal::Traces))
-            .num(queued(Signal::Metrics))
-            .num(queued(Signal::Logs))
-            .num(p.queued_bytes() as f64)
-            .num(c.max_queue_bytes.into())
-            .num(st.core.in_flight() as f64);
-        for n in [
-            s.sent_requests,
-            s.sent_items,
-            s.sent_bytes,
-            s.dropped_queue_full,
-            s.dropped_rejected,
-            s.dropped_invalid,
-            s.dropped_failed,
-            s.dropped_after_shutdown,
-            self.reentrant.get(),
-            s.coerced_metric_type,
-            s.coerced_severity,
-            s.retries,
-        ] {
-            out.num(n as f64);
-        }
-        out.text(s.last_error.as_deref())
-            .text(Some(&st.runtime))
-            .build()
+        st.start_session(); // the ids a status shows exist once something was tracked
+        st.core.reentrant(self.reentrant.take());
+        plain::status(&st.core.status().to_json())
     }
 }

@@ -1,9 +1,6 @@
-//! Bindings to `js/client.js`: the status object built in one crossing (every wasm
-//! import costs glue and every property set a crossing; building it field by field
-//! took ~1 KB of wasm), flush promises made without a Rust closure for the executor, and
-//! a bad option's value as JS prints it (the wasm formats no floats).
-
-use crate::prelude::*;
+//! Bindings to `js/client.js`: the status object parsed from the core's JSON in one
+//! crossing, flush promises made without a Rust closure for the executor, and a bad
+//! option's value as JS prints it (the wasm formats no floats).
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
@@ -30,38 +27,6 @@ extern "C" {
     #[wasm_bindgen(js_name = configError)]
     pub fn config_error(range: bool, message: &str, config: &JsValue, name: &str) -> JsValue;
 
-    #[wasm_bindgen(js_name = status)]
-    fn status(numbers: &[f64], text: &str) -> JsValue;
-}
-
-/// The fields of a status object, in `js/client.js`'s order.
-#[derive(Default)]
-pub struct Status {
-    numbers: Vec<f64>,
-    text: String,
-}
-
-impl Status {
-    /// Appends a number field.
-    pub fn num(&mut self, n: f64) -> &mut Self {
-        self.numbers.push(n);
-        self
-    }
-
-    /// Appends a boolean field.
-    pub fn flag(&mut self, b: bool) -> &mut Self {
-        self.num(f64::from(u8::from(b)))
-    }
-
-    /// Appends a string field, or null.
-    pub fn text(&mut self, s: Option<&str>) -> &mut Self {
-        let len = s.map_or(-1.0, |s| s.encode_utf16().count() as f64);
-        self.text.push_str(s.unwrap_or_default());
-        self.num(len)
-    }
-
-    /// The status object (`{}` when no field was added).
-    pub fn build(&self) -> JsValue {
-        status(&self.numbers, &self.text)
-    }
+    /// The status object from the core's JSON.
+    pub fn status(json: &str) -> JsValue;
 }

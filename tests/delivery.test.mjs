@@ -127,7 +127,8 @@ test('with the server down, items are re-queued after the last retry and sent on
   assert.match(s.lastError, /network error/);
   assert.equal(s.dropped.failed, 0);
   await t.flush();
-  assert.equal(t.getStatus().retries, 2, 'the backend waits out its backoff before the next try');
+  assert.equal(t.getStatus().retries, 4, 'a flush means send now: it cuts the backoff short and tries again');
+  assert.equal(t.getStatus().queueSize, 5, 'and still loses nothing');
 });
 
 test('re-queued items go out first, in order, once the backend recovers', async () => {
@@ -145,7 +146,7 @@ test('re-queued items go out first, in order, once the backend recovers', async 
 
 test('0 retries is honoured', async () => {
   await rx.script([{ status: 503 }]);
-  const t = client({ maxRetries: 0 });
+  const t = client({ maxRetries: 0, retryBackoffBase: 60_000 });
   t.trackEvent('e');
   await t.flush();
   assert.equal((await rx.requests()).length, 1);

@@ -379,11 +379,7 @@ impl Config {
         let verbose = o.boolean("verbose", false);
         // The host reads `env` itself (it is a record of variables); here only its type.
         if !matches!((o.get)("env"), Raw::Missing | Raw::Null | Raw::Object) {
-            o.fail(
-                ErrorKind::Type,
-                "env",
-                "an object of environment variables",
-            );
+            o.fail(ErrorKind::Type, "env", "an object of environment variables");
         }
         if let Some(e) = o.error {
             return Err(e);
@@ -572,10 +568,17 @@ mod tests {
         for ok in [Raw::Missing, Raw::Null, Raw::Object] {
             assert!(parse(&[("env", ok)]).is_ok());
         }
-        for bad in [Raw::Str("x".into()), Raw::Number(1.0), Raw::Bool(true), Raw::Other] {
+        for bad in [
+            Raw::Str("x".into()),
+            Raw::Number(1.0),
+            Raw::Bool(true),
+            Raw::Other,
+        ] {
             let e = err(&[("env", bad)]);
             assert_eq!((e.kind, e.option), (ErrorKind::Type, "env"));
-            assert!(e.message.ends_with("expected an object of environment variables"));
+            assert!(e
+                .message
+                .ends_with("expected an object of environment variables"));
         }
     }
 

@@ -20,11 +20,11 @@ use super::config::{Config, Raw};
 use super::encoder::Identity;
 use super::json;
 use super::model::{MetricKind, Signal, Track};
-use super::severity;
-use super::status::{Coerced, Dropped, PerSignal, Sent, Status};
 use super::pipeline::{Pipeline, Request, Settle};
 use super::retry::{backoff_ms, Outcome, Verdict};
+use super::severity;
 use super::stats::DropReason;
+use super::status::{Coerced, Dropped, PerSignal, Sent, Status};
 
 /// Chrome's budget for the bodies of keepalive requests a page has in flight; every
 /// beacon and keepalive `fetch` of the page shares it.
@@ -414,7 +414,10 @@ impl Delivery {
         if self.pipeline.ingest(track, body) {
             // A full batch wakes its lane at once, or when the lane's backoff ends.
             let lane = &self.lanes[signal as usize];
-            let at = lane.backoff.filter(|w| w.until > now).map_or(now, |w| w.until);
+            let at = lane
+                .backoff
+                .filter(|w| w.until > now)
+                .map_or(now, |w| w.until);
             self.timers.set(Timer::Lane(signal), at);
         } else if self.timers.get(Timer::Interval).is_none() && interval > 0.0 {
             self.timers.set(Timer::Interval, now + interval);
@@ -736,12 +739,13 @@ impl Delivery {
     /// sent by [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
     fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
         let lane = &self.lanes[l];
-        let retry = lane.attempts.iter().filter_map(|a| a.retry.map(|w| w.until));
+        let retry = lane
+            .attempts
+            .iter()
+            .filter_map(|a| a.retry.map(|w| w.until));
         let waiting = lane.attempts.is_empty() && self.pipeline.queued(Signal::ALL[l]) > 0;
         let backoff = lane.backoff.filter(|w| waiting && w.until > now);
-        retry
-            .chain(backoff.map(|w| w.until))
-            .min_by(f64::total_cmp)
+        retry.chain(backoff.map(|w| w.until)).min_by(f64::total_cmp)
     }
 
     /// Settles every flush whose records are all settled.
@@ -888,12 +892,18 @@ mod tests {
 
     #[test]
     fn a_dead_lane_never_holds_back_the_others() {
-        let mut w = World::new(&[("maxRetries", num(2.0)), ("retryBackoffBase", num(20_000.0))]);
+        let mut w = World::new(&[
+            ("maxRetries", num(2.0)),
+            ("retryBackoffBase", num(20_000.0)),
+        ]);
         w.event("e");
-        w.track(Track::Metric {
-            kind: crate::model::MetricKind::Gauge,
-            value: 1.0,
-        }, "m");
+        w.track(
+            Track::Metric {
+                kind: crate::model::MetricKind::Gauge,
+                value: 1.0,
+            },
+            "m",
+        );
         w.track(Track::Log { severity: 9 }, "l");
         let f = w.flush();
         let sent = w.take_sent();
@@ -1096,7 +1106,10 @@ mod tests {
         w.status(id, 503);
         assert!(w.take_sent().is_empty());
         let at = w.d.timers().get(Timer::Lane(Signal::Traces)).unwrap();
-        assert!((8000.0..=12000.0).contains(&(at - w.now)), "its lane's timer slot");
+        assert!(
+            (8000.0..=12000.0).contains(&(at - w.now)),
+            "its lane's timer slot"
+        );
         assert_eq!(w.d.timers().get(Timer::Interval), None);
         w.flush();
         assert_eq!(w.take_sent().len(), 1, "send now");
@@ -1181,7 +1194,10 @@ mod tests {
     fn unload_sends_everything_within_the_budget_and_keeps_the_rest() {
         let mut w = World::new(&[("flushInterval", num(60_000.0)), ("batchSize", num(1000.0))]);
         for i in 0..500 {
-            w.track(Track::Log { severity: 9 }, &format!("{i:04} {}", "x".repeat(180)));
+            w.track(
+                Track::Log { severity: 9 },
+                &format!("{i:04} {}", "x".repeat(180)),
+            );
         }
         w.d.page_hidden(w.now, true);
         w.pump();
@@ -1197,7 +1213,10 @@ mod tests {
         // Uncompressed (a beacon cannot say Content-Encoding), only part fits.
         let mut w2 = World::new(&[("flushInterval", num(60_000.0)), ("batchSize", num(1000.0))]);
         for i in 0..500 {
-            w2.track(Track::Log { severity: 9 }, &format!("{i:04} {}", "x".repeat(180)));
+            w2.track(
+                Track::Log { severity: 9 },
+                &format!("{i:04} {}", "x".repeat(180)),
+            );
         }
         w2.d.page_hidden(w2.now, false);
         w2.pump();

@@ -133,12 +133,8 @@ pub enum Track {
 
 impl Track {
     /// The kind codes, in code order (`js/layout.js` has them by name).
-    pub const CODES: [(&'static str, u8); 4] = [
-        ("EVENT", 0),
-        ("ERROR", 1),
-        ("METRIC", 2),
-        ("LOG", 3),
-    ];
+    pub const CODES: [(&'static str, u8); 4] =
+        [("EVENT", 0), ("ERROR", 1), ("METRIC", 2), ("LOG", 3)];
 
     /// The kind's code: the header's first byte, and what the JS boundary is passed.
     pub fn code(&self) -> u8 {

@@ -11,7 +11,7 @@ use super::encoder::{Encoder, Identity};
 use super::ids::{hex, span_ids, Key};
 use super::json;
 use super::model::{
-    bucket, cut_chars, each_attribute, Attr, Attrs, Track, Item, MetricKind, Signal, Value,
+    bucket, cut_chars, each_attribute, Attr, Attrs, Item, MetricKind, Signal, Track, Value,
     ERROR_SPAN_NAME, HISTOGRAM_BOUNDS, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STRING_CHARS,
 };
 use super::severity;

@@ -178,14 +178,22 @@ impl Status {
             .num("queueSize", self.queue_size)
             .nested(
                 "queueSizes",
-                &[("traces", q.traces), ("metrics", q.metrics), ("logs", q.logs)],
+                &[
+                    ("traces", q.traces),
+                    ("metrics", q.metrics),
+                    ("logs", q.logs),
+                ],
             )
             .num("queuedBytes", self.queued_bytes)
             .num("maxQueueBytes", self.max_queue_bytes)
             .num("inFlight", self.in_flight)
             .nested(
                 "sent",
-                &[("requests", s.requests), ("items", s.items), ("bytes", s.bytes)],
+                &[
+                    ("requests", s.requests),
+                    ("items", s.items),
+                    ("bytes", s.bytes),
+                ],
             )
             .nested(
                 "dropped",
@@ -200,7 +208,10 @@ impl Status {
             )
             .nested(
                 "coerced",
-                &[("metricType", c.metric_type), ("logSeverity", c.log_severity)],
+                &[
+                    ("metricType", c.metric_type),
+                    ("logSeverity", c.log_severity),
+                ],
             )
             .num("retries", self.retries)
             .text("lastError", self.last_error.as_deref())
