@@ -26,7 +26,12 @@ export async function startReceiver({ print = false } = {}) {
       if (bad.length) throw new Error(`invalid OTLP: ${JSON.stringify(bad.map((r) => r.errors))}`);
       return all;
     },
-    /** Queues scripted responses (FIFO) for the next requests. */
+    /**
+     * Queues scripted responses (FIFO) for the next requests, and replaces the default
+     * answer when `fallback` is given. A response or fallback with `path: '/v1/traces'`
+     * (or metrics, logs) applies to that path only: `rx.script([], { path: '/v1/traces',
+     * status: 503 })` fails every traces request while metrics and logs succeed.
+     */
     script: (responses, fallback) => call('/_script', fallback ? { responses, default: fallback } : { responses }),
     reset: () => call('/_reset', {}),
   };
