@@ -45,6 +45,13 @@ export function items(request) {
   return j.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords));
 }
 
+/** The `service.name` (the client's projectName) of a decoded OTLP request. */
+export function serviceName(request) {
+  const j = request.json;
+  const resource = (j.resourceSpans || j.resourceMetrics || j.resourceLogs)[0].resource;
+  return attrs(resource.attributes)['service.name']?.stringValue;
+}
+
 /** A KeyValue list as a plain object of AnyValue JSON. */
 export function attrs(list = []) {
   return Object.fromEntries(list.map((kv) => [kv.key, kv.value]));
