@@ -7,7 +7,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { AutomagikTelemetry } from '../pkg/node.js';
-import { startReceiver, items, attrs, eventually, sleep, testConfig } from './support/receiver.mjs';
+import { startReceiver, items, serviceName, eventually, sleep, testConfig } from './support/receiver.mjs';
 
 let rx;
 before(async () => (rx = await startReceiver()));
@@ -32,10 +32,7 @@ async function closedPort() {
  * 2xx): span names, metric names, log bodies.
  */
 async function received(project) {
-  const all = (await rx.validRequests()).filter((r) => {
-    const doc = r.json.resourceSpans || r.json.resourceMetrics || r.json.resourceLogs;
-    return attrs(doc[0].resource.attributes)['service.name']?.stringValue === project;
-  });
+  const all = (await rx.validRequests()).filter((r) => serviceName(r) === project);
   const of = (signal) => all.filter((r) => r.signal === signal);
   const delivered = (signal) => of(signal).filter((r) => r.response.status < 300).flatMap(items);
   return {
@@ -90,7 +87,7 @@ for (const [how, deadTraces] of [
     },
   ],
 ]) {
-  test(`timer only: while the collector ${how}, metrics and logs of every round arrive within about one interval`, async () => {
+  test(`timer only: while the collector ${how}, metrics and logs of every round arrive within about one interval`, { timeout: 60000 }, async () => {
     const project = `lanes-timer-${how.split(' ')[0]}`;
     const t = client(project, { flushInterval: 300, maxRetries: 0, ...(await deadTraces()) });
     try {
@@ -128,7 +125,7 @@ for (const [how, deadTraces] of [
   });
 }
 
-test('backoff wake-up: a batch put back after a failed flush() goes out by itself once its backoff ends', async () => {
+test('backoff wake-up: a batch put back after a failed flush() goes out by itself once its backoff ends', { timeout: 60000 }, async () => {
   const project = 'lanes-wakeup';
   await rx.script([
     { path: '/v1/traces', status: 503 },
@@ -157,7 +154,7 @@ test('backoff wake-up: a batch put back after a failed flush() goes out by itsel
   }
 });
 
-test('send-now: after a 503 without Retry-After, a second flush() delivers at once instead of waiting out the backoff', async () => {
+test('send-now: after a 503 without Retry-After, a second flush() delivers at once instead of waiting out the backoff', { timeout: 60000 }, async () => {
   const project = 'lanes-send-now';
   await rx.script([{ path: '/v1/traces', status: 503 }]);
   // No retries: the 503 puts the batch back at once, and the lane then waits out a backoff
@@ -186,7 +183,7 @@ test('send-now: after a 503 without Retry-After, a second flush() delivers at on
   }
 });
 
-test("a server's Retry-After still in force: repeated flush() calls resolve without contacting that endpoint, other signals go, and the batch goes after it", async () => {
+test("a server's Retry-After still in force: repeated flush() calls resolve without contacting that endpoint, other signals go, and the batch goes after it", { timeout: 60000 }, async () => {
   const project = 'lanes-retry-after';
   await rx.script([{ path: '/v1/traces', status: 429, headers: { 'Retry-After': '3' } }]);
   const t = client(project, { flushInterval: 60000, maxRetries: 0 });
