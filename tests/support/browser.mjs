@@ -23,13 +23,14 @@ const CHROMIUM_ARGS = [
 /**
  * Launches /usr/bin/chromium with a fresh profile (playwright makes a temporary
  * user-data-dir per launch). Playwright turns the back/forward cache off by default;
- * `bfcache: true` keeps it on, as in a real browser.
+ * `bfcache: true` keeps it on, as in a real browser. `args` are added to the command line
+ * (say, `--js-flags=--expose-gc` for a page-level `gc()`).
  */
-export function launchBrowser({ bfcache = false } = {}) {
+export function launchBrowser({ bfcache = false, args = [] } = {}) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : [],
   });
 }

@@ -17,9 +17,14 @@ it: the request's Origin is echoed with credentials allowed (sendBeacon always s
 credentials), and a preflight is granted the headers an OTLP exporter needs,
 Content-Type and Content-Encoding, and no others.
 
-A response spec is {"status", "headers", "body", "delay_ms", "close"}; keys
-left out take the built-in default (200, JSON content type, body "{}", no
-delay, no close). ``close: true`` drops the connection without answering.
+A response spec is {"status", "headers", "body", "delay_ms", "close", "path"};
+keys left out take the built-in default (200, JSON content type, body "{}", no
+delay, no close, any path). ``close: true`` drops the connection without
+answering. ``path`` (one of /v1/traces, /v1/metrics, /v1/logs) scopes a spec
+to requests to that path: a scripted response with a path is kept for the next
+request to that path (requests to other paths take the next one that fits), and
+a default with a path replaces the default for that path only (say, traces
+always answered 503 while metrics and logs get the plain default).
 
 Usage: python3 otlp_receiver.py [--port N] [--print]
 """
@@ -90,6 +95,7 @@ _BUILTIN_RESPONSE = {
     "body": "{}",
     "delay_ms": 0,
     "close": False,
+    "path": None,
 }
 
 
@@ -411,11 +417,13 @@ def parse_response_spec(spec) -> dict:
         raise ValueError("delay_ms must be a non-negative integer")
     if not isinstance(resp["close"], bool):
         raise ValueError("close must be a boolean")
+    if resp["path"] is not None and resp["path"] not in SIGNALS:
+        raise ValueError(f"path must be one of {sorted(SIGNALS)}, got {resp['path']!r}")
     return resp
 
 
 class ReceiverState:
-    """Thread-safe records, response script (FIFO) and default response."""
+    """Thread-safe records, response script (FIFO), default response and per-path defaults."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -427,21 +435,28 @@ class ReceiverState:
             self._records: list[dict] = []
             self._script: deque[dict] = deque()
             self._default = copy.deepcopy(_BUILTIN_RESPONSE)
+            self._path_defaults: dict[str, dict] = {}
 
     def add_script(self, responses: list[dict], default: dict | None) -> int:
-        """Queue responses (and optionally replace the default); return queue length."""
+        """Queue responses (and optionally replace the default, or one path's default);
+        return queue length."""
         with self._lock:
             self._script.extend(responses)
-            if default is not None:
+            if default is not None and default["path"] is not None:
+                self._path_defaults[default["path"]] = default
+            elif default is not None:
                 self._default = default
             return len(self._script)
 
-    def next_response(self) -> tuple[str, dict]:
-        """Pop the next scripted response, else return the default one."""
+    def next_response(self, path: str) -> tuple[str, dict]:
+        """Pop the first scripted response for any path or for ``path``, else return
+        ``path``'s default, else the default."""
         with self._lock:
-            if self._script:
-                return "script", self._script.popleft()
-            return "default", copy.deepcopy(self._default)
+            for i, resp in enumerate(self._script):
+                if resp["path"] in (None, path):
+                    del self._script[i]
+                    return "script", resp
+            return "default", copy.deepcopy(self._path_defaults.get(path, self._default))
 
     def record(self, entry: dict) -> None:
         """Append one request record."""
@@ -552,7 +567,7 @@ class _Handler(BaseHTTPRequestHandler):
         if errors:
             source, resp = "validation", {"status": 400, "close": False, "delay_ms": 0}
         else:
-            source, resp = self.server.state.next_response()
+            source, resp = self.server.state.next_response(path)
         message = result["message"]
         self.server.state.record({
             "signal": signal,

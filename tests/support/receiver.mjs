@@ -26,7 +26,12 @@ export async function startReceiver({ print = false } = {}) {
       if (bad.length) throw new Error(`invalid OTLP: ${JSON.stringify(bad.map((r) => r.errors))}`);
       return all;
     },
-    /** Queues scripted responses (FIFO) for the next requests. */
+    /**
+     * Queues scripted responses (FIFO) for the next requests, and replaces the default
+     * answer when `fallback` is given. A response or fallback with `path: '/v1/traces'`
+     * (or metrics, logs) applies to that path only: `rx.script([], { path: '/v1/traces',
+     * status: 503 })` fails every traces request while metrics and logs succeed.
+     */
     script: (responses, fallback) => call('/_script', fallback ? { responses, default: fallback } : { responses }),
     reset: () => call('/_reset', {}),
   };
@@ -38,6 +43,13 @@ export function items(request) {
   if (j.resourceSpans) return j.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
   if (j.resourceMetrics) return j.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
   return j.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords));
+}
+
+/** The `service.name` (the client's projectName) of a decoded OTLP request. */
+export function serviceName(request) {
+  const j = request.json;
+  const resource = (j.resourceSpans || j.resourceMetrics || j.resourceLogs)[0].resource;
+  return attrs(resource.attributes)['service.name']?.stringValue;
 }
 
 /** A KeyValue list as a plain object of AnyValue JSON. */
