@@ -4,10 +4,12 @@
 
 const THREW = Symbol('a throwing getter');
 
-/** `config[name]`, or a symbol when reading it threw. */
+/** `config[name]` (a dotted name reads nested: `scrub.keys`), or a symbol when reading it threw. */
 export function option(config, name) {
   try {
-    return config[name];
+    let v = config;
+    for (const part of name.split('.')) v = v[part];
+    return v;
   } catch {
     return THREW;
   }

@@ -23,7 +23,9 @@ pub enum Raw {
     Str(String),
     /// `null`.
     Null,
-    /// An object (arrays and functions included).
+    /// An array, with its elements read the same way.
+    List(Vec<Raw>),
+    /// Any other object (functions included).
     Object,
     /// Anything else (bigint, symbol, or a getter that threw).
     Other,
@@ -130,6 +132,9 @@ pub struct Config {
     pub clickhouse: ClickHouse,
     /// `config.enabled`, when given.
     pub enabled: Option<bool>,
+    /// Personal-data scrubbing (SPEC §6.1): `None` when `scrub: false`, else the keys
+    /// the app adds to the built-in sensitive ones (`scrub: { keys: [...] }`).
+    pub scrub: Option<Vec<String>>,
     /// Debug lines on the console.
     pub verbose: bool,
 }
@@ -164,6 +169,8 @@ pub const OPTIONS: &[&str] = &[
     "clickhousePassword",
     "enabled",
     "verbose",
+    "scrub",
+    "scrub.keys",
     "env",
 ];
 
@@ -220,6 +227,34 @@ impl Options<'_> {
                 default.into()
             }
         }
+    }
+
+    /// `scrub`: absent or `true` (on), `false` (off), or `{ keys: [...] }` (on, with
+    /// these non-empty strings as sensitive keys too). `scrub.keys` is read only from an
+    /// object.
+    fn scrub(&mut self) -> Option<Vec<String>> {
+        const ALLOWED: &str = "true, false or { keys: ['a key', ...] } (an array of non-empty strings)";
+        let keys = match (self.get)("scrub") {
+            Raw::Missing | Raw::Bool(true) => return Some(Vec::new()),
+            Raw::Bool(false) => return None,
+            Raw::Object => (self.get)("scrub.keys"),
+            _ => Raw::Other,
+        };
+        let keys = match keys {
+            Raw::Missing => Some(Vec::new()),
+            Raw::List(items) => items
+                .into_iter()
+                .map(|k| match k {
+                    Raw::Str(s) if !s.trim_ascii().is_empty() => Some(s),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        if keys.is_none() {
+            self.fail(ErrorKind::Type, "scrub", ALLOWED);
+        }
+        Some(keys.unwrap_or_default())
     }
 
     fn boolean(&mut self, name: &'static str, default: bool) -> bool {
@@ -377,6 +412,7 @@ impl Config {
         };
         let enabled = o.optional_bool("enabled");
         let verbose = o.boolean("verbose", false);
+        let scrub = o.scrub();
         // The host reads `env` itself (it is a record of variables); here only its type.
         if !matches!((o.get)("env"), Raw::Missing | Raw::Null | Raw::Object) {
             o.fail(ErrorKind::Type, "env", "an object of environment variables");
@@ -405,6 +441,7 @@ impl Config {
             clickhouse,
             enabled,
             verbose,
+            scrub,
         })
     }
 }
@@ -561,6 +598,30 @@ mod tests {
         ]);
         assert_eq!(e.kind, ErrorKind::Range);
         assert!(e.message.contains("'timeout'"), "{}", e.message);
+    }
+
+    #[test]
+    fn scrub_is_on_by_default_off_with_false_and_takes_extra_keys() {
+        assert_eq!(parse(&[]).unwrap().scrub, Some(vec![]));
+        assert_eq!(parse(&[("scrub", Raw::Bool(true))]).unwrap().scrub, Some(vec![]));
+        assert_eq!(parse(&[("scrub", Raw::Bool(false))]).unwrap().scrub, None);
+        let keys = Raw::List(vec![Raw::Str("employee_no".into()), Raw::Str("x".into())]);
+        let c = parse(&[("scrub", Raw::Object), ("scrub.keys", keys)]).unwrap();
+        assert_eq!(c.scrub, Some(vec!["employee_no".into(), "x".into()]));
+        assert_eq!(parse(&[("scrub", Raw::Object)]).unwrap().scrub, Some(vec![]));
+        for (scrub, keys) in [
+            (Raw::Str("yes".into()), Raw::Missing),
+            (Raw::Number(1.0), Raw::Missing),
+            (Raw::Null, Raw::Missing),
+            (Raw::List(vec![]), Raw::Missing),
+            (Raw::Object, Raw::Str("password".into())),
+            (Raw::Object, Raw::List(vec![Raw::Number(1.0)])),
+            (Raw::Object, Raw::List(vec![Raw::Str(" ".into())])),
+        ] {
+            let e = err(&[("scrub", scrub), ("scrub.keys", keys)]);
+            assert_eq!((e.kind, e.option), (ErrorKind::Type, "scrub"), "{}", e.message);
+            assert!(e.message.contains("{ keys: ["), "{}", e.message);
+        }
     }
 
     #[test]
