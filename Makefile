@@ -2,8 +2,7 @@
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
 SOURCES := $(shell find src crates/core/src js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
-  rust-toolchain.toml pkg.json.template tools/build-pkg.sh \
-  tools/abort-panics.mjs tools/drop-dead-data.mjs tools/short-names.mjs
+  rust-toolchain.toml pkg.json.template tools/build-pkg.sh tools/short-names.mjs
 BACKEND ?= otlp
 
 .PHONY: setup pkg demo test test-rust test-node lint bench soak clean

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the publishable npm package into pkg/: two release wasm builds (the lean browser
 # one and the full one with ClickHouse), their wasm-bindgen glue (--target web, shared by
-# the runtime entries), wasm-opt -Oz and the post-link steps (POSTLINK=0 skips them), the per-runtime entry
-# points (minified), TypeScript declarations and package.json from pkg.json.template.
+# the runtime entries), the post-link steps wasm-opt -Oz and short names (POSTLINK=0 skips
+# both), the per-runtime entry points (minified), TypeScript declarations and package.json
+# from pkg.json.template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,19 +31,11 @@ opt() {
 build() {
   local name=$1 features=$2
   local out=pkg/${name}_bg.wasm
-  # Each piece of static data in its own segment, so tools/drop-dead-data.mjs can tell
-  # which are still used once wasm-opt has removed the code that was the only user.
-  cargo rustc --quiet --release --lib --target wasm32-unknown-unknown -p automagik-telemetry-npm \
-    --features "$features" -- -C link-arg=--no-merge-data-segments
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown -p automagik-telemetry-npm --features "$features"
   # Every entry hands init its own wasm, so the glue needs no default path (nor a second
   # asset reference for bundlers to resolve).
   wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir pkg --out-name "$name" "$wasm"
   if [ "${POSTLINK:-1}" = 0 ]; then return; fi
-  node tools/abort-panics.mjs "$out" "$out"
-  # The data only panic sites named goes (it needs the segments as linked: no packing
-  # yet); the second pass packs what is left.
-  opt --skip-pass=memory-packing "$out" -o "$out"
-  node tools/drop-dead-data.mjs "$out" "$out"
   opt "$out" -o "$out"
   node tools/short-names.mjs "$out" "pkg/$name.js"
 }
