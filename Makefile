@@ -2,11 +2,10 @@
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
 SOURCES := $(shell find src crates/core/src js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
-  rust-toolchain.toml pkg.json.template tools/build-pkg.sh \
-  tools/abort-panics.mjs tools/drop-dead-data.mjs tools/short-names.mjs
+  rust-toolchain.toml pkg.json.template tools/build-pkg.sh tools/short-names.mjs
 BACKEND ?= otlp
 
-.PHONY: setup pkg demo test test-rust test-node lint bench soak clean
+.PHONY: setup pkg pkg-plain demo test test-rust test-node lint bench soak clean
 
 setup:
 	@tools/setup.sh
@@ -15,6 +14,13 @@ pkg: setup pkg/package.json
 
 pkg/package.json: $(SOURCES)
 	@tools/build-pkg.sh
+
+# The package without post-link steps, which tests/postlink_diff.test.mjs compares pkg/
+# with. After pkg/: both builds go through the one cargo output.
+pkg-plain: setup target/pkg-plain/package.json
+
+target/pkg-plain/package.json: $(SOURCES) | pkg/package.json
+	@POSTLINK=0 PKG_DIR=target/pkg-plain tools/build-pkg.sh
 
 demo: pkg
 	@BACKEND=$(BACKEND) node tools/demo.mjs
@@ -30,7 +36,7 @@ test-rust:
 	cargo test --quiet --workspace
 	cargo test --quiet --package automagik-telemetry-core --no-default-features --lib
 
-test-node: pkg
+test-node: pkg pkg-plain
 	node --test --test-concurrency=1 tests/
 
 test: setup lint test-rust test-node

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the publishable npm package into pkg/: two release wasm builds (the lean browser
-# one and the full one with ClickHouse), their wasm-bindgen glue (--target web, shared by
-# the runtime entries), wasm-opt -Oz and the post-link steps (POSTLINK=0 skips them), the per-runtime entry
-# points (minified), TypeScript declarations and package.json from pkg.json.template.
+# Builds the publishable npm package into pkg/ (or PKG_DIR): two release wasm builds (the
+# lean browser one and the full one with ClickHouse), their wasm-bindgen glue (--target
+# web, shared by the runtime entries), the post-link steps wasm-opt -Oz and short names
+# (POSTLINK=0 skips both: tests/postlink_diff.test.mjs compares that build with this one),
+# the per-runtime entry points (minified), TypeScript declarations and package.json from
+# pkg.json.template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+dir=${PKG_DIR:-pkg}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 wasm=target/wasm32-unknown-unknown/release/automagik_telemetry_npm.wasm
 
@@ -26,43 +29,35 @@ opt() {
     "$@"
 }
 
-# One build of the binding: pkg/<name>.js (glue) and pkg/<name>_bg.wasm, with `features`.
+# One build of the binding: $dir/<name>.js (glue) and $dir/<name>_bg.wasm, with `features`.
 build() {
   local name=$1 features=$2
-  local out=pkg/${name}_bg.wasm
-  # Each piece of static data in its own segment, so tools/drop-dead-data.mjs can tell
-  # which are still used once wasm-opt has removed the code that was the only user.
-  cargo rustc --quiet --release --lib --target wasm32-unknown-unknown -p automagik-telemetry-npm \
-    --features "$features" -- -C link-arg=--no-merge-data-segments
+  local out=$dir/${name}_bg.wasm
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown -p automagik-telemetry-npm --features "$features"
   # Every entry hands init its own wasm, so the glue needs no default path (nor a second
   # asset reference for bundlers to resolve).
-  wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir pkg --out-name "$name" "$wasm"
+  wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir "$dir" --out-name "$name" "$wasm"
   if [ "${POSTLINK:-1}" = 0 ]; then return; fi
-  node tools/abort-panics.mjs "$out" "$out"
-  # The data only panic sites named goes (it needs the segments as linked: no packing
-  # yet); the second pass packs what is left.
-  opt --skip-pass=memory-packing "$out" -o "$out"
-  node tools/drop-dead-data.mjs "$out" "$out"
   opt "$out" -o "$out"
-  node tools/short-names.mjs "$out" "pkg/$name.js"
+  node tools/short-names.mjs "$out" "$dir/$name.js"
 }
 
-rm -rf pkg
+rm -rf "$dir"
 # The browser entry ships without the ClickHouse backend: a web page should not hold a
 # ClickHouse password, and the encoder is ~2.5 KB gzipped. Every other entry, and
 # `@automagik/telemetry/clickhouse` in browsers, loads the full build.
 build automagik_telemetry ""
 build automagik_telemetry_full clickhouse
 cp js/package/api.js js/package/node.js js/package/browser.js js/package/clickhouse.js js/package/deno.js \
-  js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts pkg/
-sed "s/@VERSION@/$version/" js/package/constants.js > pkg/constants.js
+  js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts "$dir"/
+sed "s/@VERSION@/$version/" js/package/constants.js > "$dir"/constants.js
 # Every shipped module minified in place (ESM kept, no bundling: each entry still imports
 # the shared glue): 44 KB -> 25 KB raw. Identifiers are not renamed, so that stack traces
 # and the class name stay readable; an app's bundler mangles them anyway. wasm-bindgen's
 # import object repeats one snippet key with equal namespace objects: not worth a warning.
-mapfile -t modules < <(find pkg -name '*.js')
+mapfile -t modules < <(find "$dir" -name '*.js')
 node_modules/.bin/esbuild "${modules[@]}" --minify-whitespace --minify-syntax \
-  --outbase=pkg --outdir=pkg --allow-overwrite --log-level=warning \
+  --outbase="$dir" --outdir="$dir" --allow-overwrite --log-level=warning \
   --log-override:duplicate-object-key=silent
-sed "s/@VERSION@/$version/" pkg.json.template > pkg/package.json
-echo "pkg/ built: @automagik/telemetry $version, wasm $(wc -c < pkg/automagik_telemetry_bg.wasm) bytes (browser), $(wc -c < pkg/automagik_telemetry_full_bg.wasm) bytes (full)"
+sed "s/@VERSION@/$version/" pkg.json.template > "$dir"/package.json
+echo "$dir/ built: @automagik/telemetry $version, wasm $(wc -c < "$dir"/automagik_telemetry_bg.wasm) bytes (browser), $(wc -c < "$dir"/automagik_telemetry_full_bg.wasm) bytes (full)"
