@@ -288,7 +288,12 @@ fn raw(v: &JsValue) -> Raw {
     } else if v.is_null() {
         Raw::Null
     } else if js_sys::Array::is_array(v) {
-        Raw::List(v.unchecked_ref::<js_sys::Array>().iter().map(|e| raw(&e)).collect())
+        Raw::List(
+            v.unchecked_ref::<js_sys::Array>()
+                .iter()
+                .map(|e| raw(&e))
+                .collect(),
+        )
     } else if v.is_object() || v.is_function() {
         Raw::Object
     } else if let Some(b) = v.as_bool() {

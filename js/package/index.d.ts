@@ -83,6 +83,12 @@ export interface TelemetryConfig {
   env?: Record<string, string | undefined>;
   /** Debug lines on the console. Default false. */
   verbose?: boolean;
+  /**
+   * Personal-data scrubbing before anything leaves the process (on by default): secret keys'
+   * values, emails, card numbers, tokens, IPs, URL credentials, home-directory user names and
+   * more are replaced. `false` turns it off; `{ keys: [...] }` adds sensitive attribute keys.
+   */
+  scrub?: boolean | { keys?: string[] };
 }
 
 /** A snapshot from `getStatus()`. Never contains a password or auth header. */
@@ -120,6 +126,8 @@ export interface Status {
   /** Unknown metric types and severities that fell back to gauge and INFO. */
   coerced: { metricType: number; logSeverity: number };
   retries: number;
+  /** Values personal-data scrubbing changed in delivered items. */
+  scrubbed: number;
   lastError: string | null;
   /** `browser`, `workerd`, `deno`, `bun` or `node`. */
   runtime: string;

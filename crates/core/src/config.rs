@@ -233,7 +233,8 @@ impl Options<'_> {
     /// these non-empty strings as sensitive keys too). `scrub.keys` is read only from an
     /// object.
     fn scrub(&mut self) -> Option<Vec<String>> {
-        const ALLOWED: &str = "true, false or { keys: ['a key', ...] } (an array of non-empty strings)";
+        const ALLOWED: &str =
+            "true, false or { keys: ['a key', ...] } (an array of non-empty strings)";
         let keys = match (self.get)("scrub") {
             Raw::Missing | Raw::Bool(true) => return Some(Vec::new()),
             Raw::Bool(false) => return None,
@@ -603,12 +604,18 @@ mod tests {
     #[test]
     fn scrub_is_on_by_default_off_with_false_and_takes_extra_keys() {
         assert_eq!(parse(&[]).unwrap().scrub, Some(vec![]));
-        assert_eq!(parse(&[("scrub", Raw::Bool(true))]).unwrap().scrub, Some(vec![]));
+        assert_eq!(
+            parse(&[("scrub", Raw::Bool(true))]).unwrap().scrub,
+            Some(vec![])
+        );
         assert_eq!(parse(&[("scrub", Raw::Bool(false))]).unwrap().scrub, None);
         let keys = Raw::List(vec![Raw::Str("employee_no".into()), Raw::Str("x".into())]);
         let c = parse(&[("scrub", Raw::Object), ("scrub.keys", keys)]).unwrap();
         assert_eq!(c.scrub, Some(vec!["employee_no".into(), "x".into()]));
-        assert_eq!(parse(&[("scrub", Raw::Object)]).unwrap().scrub, Some(vec![]));
+        assert_eq!(
+            parse(&[("scrub", Raw::Object)]).unwrap().scrub,
+            Some(vec![])
+        );
         for (scrub, keys) in [
             (Raw::Str("yes".into()), Raw::Missing),
             (Raw::Number(1.0), Raw::Missing),
@@ -619,7 +626,12 @@ mod tests {
             (Raw::Object, Raw::List(vec![Raw::Str(" ".into())])),
         ] {
             let e = err(&[("scrub", scrub), ("scrub.keys", keys)]);
-            assert_eq!((e.kind, e.option), (ErrorKind::Type, "scrub"), "{}", e.message);
+            assert_eq!(
+                (e.kind, e.option),
+                (ErrorKind::Type, "scrub"),
+                "{}",
+                e.message
+            );
             assert!(e.message.contains("{ keys: ["), "{}", e.message);
         }
     }

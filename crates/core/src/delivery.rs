@@ -396,6 +396,7 @@ impl Delivery {
                 log_severity: s.coerced_severity,
             },
             retries: s.retries,
+            scrubbed: s.scrubbed,
             last_error: s.last_error.clone(),
             runtime: self.runtime.clone(),
         }

@@ -18,6 +18,8 @@
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
 
+use crate::prelude::*;
+
 use super::config::Raw;
 use super::{float, json};
 
@@ -513,6 +515,25 @@ pub fn cut_bytes(s: &str, max: usize) -> &str {
     s.get(..i).unwrap_or(s)
 }
 
+/// Writes a `str` of the layout: its byte length, then its UTF-8 bytes.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Writes a container of `count` entries that `write` lays out: its count, its byte
+/// length (filled in after), then the entries.
+pub fn put_container(out: &mut Vec<u8>, count: u32, write: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(&count.to_le_bytes());
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    write(out);
+    let len = (out.len() - at - 4) as u32;
+    if let Some(slot) = out.get_mut(at..at + 4) {
+        slot.copy_from_slice(&len.to_le_bytes());
+    }
+}
+
 /// Builds record bodies in Rust the way `js/record.js` does in JS, so the core's tests
 /// can exercise the exact layout the boundary produces.
 #[cfg(test)]
@@ -529,19 +550,7 @@ pub mod testing {
         M(Vec<(&'s str, V<'s>)>),
     }
 
-    fn str(out: &mut Vec<u8>, s: &str) {
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    }
-
-    fn container(out: &mut Vec<u8>, count: usize, write: impl FnOnce(&mut Vec<u8>)) {
-        out.extend_from_slice(&(count as u32).to_le_bytes());
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        write(out);
-        let len = (out.len() - at - 4) as u32;
-        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-    }
+    use super::{put_container as container, put_str as str};
 
     fn value(out: &mut Vec<u8>, v: &V) {
         match v {
@@ -560,7 +569,9 @@ pub mod testing {
             V::B(b) => out.extend_from_slice(&[TAG_BOOL, *b as u8]),
             V::A(vs) => {
                 out.push(TAG_ARRAY);
-                container(out, vs.len(), |o| vs.iter().for_each(|v| value(o, v)));
+                container(out, vs.len() as u32, |o| {
+                    vs.iter().for_each(|v| value(o, v))
+                });
             }
             V::M(kvs) => {
                 out.push(TAG_KVLIST);
@@ -570,7 +581,7 @@ pub mod testing {
     }
 
     fn attrs(out: &mut Vec<u8>, kvs: &[(&str, V)]) {
-        container(out, kvs.len(), |o| {
+        container(out, kvs.len() as u32, |o| {
             for (k, v) in kvs {
                 str(o, k);
                 value(o, v);

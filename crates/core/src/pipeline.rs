@@ -13,6 +13,7 @@ use super::ids::{Key, Rng};
 use super::json;
 use super::model::{Item, Signal, Track};
 use super::otlp::Otlp;
+use super::privacy::Privacy;
 use super::queue::{Queue, Taken};
 use super::retry::{Outcome, Verdict};
 use super::stats::{DropReason, Stats};
@@ -37,6 +38,8 @@ pub struct Request {
     /// The batch's identity for backends that deduplicate (ClickHouse): the same at
     /// every resend of these records.
     pub token: Option<u64>,
+    /// Values the scrubber changed in these items (counted once they are delivered).
+    pub scrubbed: u64,
     taken: Taken,
 }
 
@@ -90,6 +93,8 @@ pub struct Pipeline {
     pub stats: Stats,
     queue: Queue,
     session: Option<Session>,
+    /// Scrubbing, unless `scrub: false`; with the scratch record it writes.
+    privacy: Option<(Privacy, Vec<u8>)>,
     urls: [String; 3],
     authorization: String,
 }
@@ -124,6 +129,10 @@ impl Pipeline {
         };
         Pipeline {
             queue: Queue::new(config.max_queue_bytes as usize),
+            privacy: config
+                .scrub
+                .as_ref()
+                .map(|keys| (Privacy::new(keys), Vec::new())),
             config,
             stats: Stats::default(),
             session: None,
@@ -214,9 +223,16 @@ impl Pipeline {
             let limit = seal.map_or(usize::MAX, |s| s.items);
             let mut body = Vec::new();
             encoder.open(signal, &mut body);
-            let (mut consumed, mut written, mut invalid) = (0, 0, 0);
+            let (mut consumed, mut written, mut invalid, mut scrubbed) = (0, 0, 0, 0);
             for (seq, record) in self.queue.records(signal).take(limit) {
                 let mark = body.len();
+                let (changed, record) = match &mut self.privacy {
+                    Some((privacy, scratch)) => match privacy.scrub(record, scratch) {
+                        0 => (0, record),
+                        n => (n, &scratch[..]),
+                    },
+                    None => (0, record),
+                };
                 if let Some(item) = Item::decode(record) {
                     if written > 0 {
                         body.push(encoder.separator());
@@ -227,6 +243,7 @@ impl Pipeline {
                         break;
                     }
                     written += 1;
+                    scrubbed += u64::from(changed);
                 } else {
                     invalid += 1;
                 }
@@ -253,6 +270,7 @@ impl Pipeline {
                 gzip: gzip_it,
                 items: written as usize,
                 token: clickhouse.then(|| seal.map_or_else(|| taken.first_seq(), |s| s.token)),
+                scrubbed,
                 taken,
             });
         }
@@ -333,6 +351,7 @@ impl Pipeline {
                 self.stats.sent_requests += 1;
                 self.stats.sent_items += items - rejected;
                 self.stats.sent_bytes += request.body.len() as u64;
+                self.stats.scrubbed += request.scrubbed;
                 self.stats.drop(DropReason::Rejected, rejected);
             }
             Settle::Drop(error) => {

@@ -42,6 +42,8 @@ pub struct Stats {
     pub coerced_severity: u64,
     /// Retried attempts.
     pub retries: u64,
+    /// Values the scrubber changed in delivered items.
+    pub scrubbed: u64,
     /// The latest failure, for people reading the status.
     pub last_error: Option<String>,
 }

@@ -96,6 +96,8 @@ pub struct Status {
     pub coerced: Coerced,
     /// Retried attempts.
     pub retries: u64,
+    /// Values personal-data scrubbing changed in delivered items (SPEC §6.1).
+    pub scrubbed: u64,
     /// The latest failure or host fault, for people reading the status.
     pub last_error: Option<String>,
     /// The runtime (`browser`, `workerd`, `deno`, `node`).
@@ -214,6 +216,7 @@ impl Status {
                 ],
             )
             .num("retries", self.retries)
+            .num("scrubbed", self.scrubbed)
             .text("lastError", self.last_error.as_deref())
             .text("runtime", Some(&self.runtime));
         o.close();
@@ -244,6 +247,6 @@ mod tests {
         assert_eq!(v["lastError"], "HTTP 503");
         assert_eq!(v["enabled"], false);
         let names: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), 22, "{names:?}");
+        assert_eq!(names.len(), 23, "{names:?}");
     }
 }
