@@ -30,9 +30,14 @@ pub mod ids;
 pub mod json;
 pub mod model;
 pub mod otlp;
+pub mod page;
 pub mod pipeline;
 pub mod queue;
 pub mod retry;
 pub mod severity;
 pub mod stats;
 pub mod status;
+
+/// Writes `js/layout.js` from the tables above (tests only: see the module).
+#[cfg(test)]
+mod js_layout;

@@ -17,6 +17,9 @@
 //!
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
+//!
+//! The tags, kind codes and limits below reach JS through `js/layout.js`, which is
+//! generated from them (see `js_layout.rs`).
 
 use super::config::Raw;
 use super::{float, json};
@@ -132,17 +135,29 @@ pub enum Track {
 }
 
 impl Track {
-    /// The kind codes, in code order (`js/layout.js` has them by name).
-    pub const CODES: [(&'static str, u8); 4] =
-        [("EVENT", 0), ("ERROR", 1), ("METRIC", 2), ("LOG", 3)];
+    /// Code of [`Track::Event`].
+    pub const EVENT: u8 = 0;
+    /// Code of [`Track::Error`].
+    pub const ERROR: u8 = 1;
+    /// Code of [`Track::Metric`].
+    pub const METRIC: u8 = 2;
+    /// Code of [`Track::Log`].
+    pub const LOG: u8 = 3;
+    /// The kind codes by name, in code order (`js/layout.js` has them as `KIND_<name>`).
+    pub const CODES: [(&'static str, u8); 4] = [
+        ("EVENT", Track::EVENT),
+        ("ERROR", Track::ERROR),
+        ("METRIC", Track::METRIC),
+        ("LOG", Track::LOG),
+    ];
 
     /// The kind's code: the header's first byte, and what the JS boundary is passed.
     pub fn code(&self) -> u8 {
         match self {
-            Track::Event => 0,
-            Track::Error => 1,
-            Track::Metric { .. } => 2,
-            Track::Log { .. } => 3,
+            Track::Event => Track::EVENT,
+            Track::Error => Track::ERROR,
+            Track::Metric { .. } => Track::METRIC,
+            Track::Log { .. } => Track::LOG,
         }
     }
 
@@ -187,13 +202,13 @@ impl Track {
     /// Reads a header [`Track::encode`] wrote.
     fn decode(r: &mut Reader) -> Option<Track> {
         Some(match r.u8()? {
-            0 => Track::Event,
-            1 => Track::Error,
-            2 => Track::Metric {
+            Track::EVENT => Track::Event,
+            Track::ERROR => Track::Error,
+            Track::METRIC => Track::Metric {
                 kind: MetricKind::from_u8(r.u8()?)?,
                 value: r.f64()?,
             },
-            3 => Track::Log { severity: r.u8()? },
+            Track::LOG => Track::Log { severity: r.u8()? },
             _ => return None,
         })
     }

@@ -9,7 +9,8 @@ pub const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// The longest wait a `Retry-After` header can impose.
 pub const MAX_RETRY_AFTER_MS: f64 = 300_000.0;
 
-/// The `status` values `js/transport.js` reports when no HTTP status came back.
+/// The `status` values `js/transport.js` reports when no HTTP status came back (it
+/// imports them from `js/layout.js`, generated from [`no_status::CODES`]).
 pub mod no_status {
     /// No answer within the timeout.
     pub const TIMEOUT: f64 = -1.0;
@@ -17,6 +18,12 @@ pub mod no_status {
     pub const NETWORK: f64 = -2.0;
     /// The host declined to send (a full beacon queue).
     pub const REFUSED: f64 = -3.0;
+    /// The codes by name (`js/layout.js` has them as `NO_STATUS_<name>`).
+    pub const CODES: [(&str, f64); 3] = [
+        ("TIMEOUT", TIMEOUT),
+        ("NETWORK", NETWORK),
+        ("REFUSED", REFUSED),
+    ];
 }
 
 /// What one attempt to send a request came to.
