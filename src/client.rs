@@ -26,8 +26,9 @@ use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, Reque
 use automagik_telemetry_core::enablement::decide;
 use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::{body_time_ms, Track};
+use automagik_telemetry_core::page::PageEvent;
 
-use super::lifecycle::{PageEvent, PageListeners};
+use super::lifecycle::PageListeners;
 use super::plain::{self, Deferred};
 use super::timers::Timer;
 use super::transport::Transport;

@@ -803,36 +803,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn the_js_writer_uses_this_layout() {
-        let js = include_str!("../../../js/record.js");
-        let constant = |name: &str| -> usize {
-            let line = js
-                .lines()
-                .find(|l| l.starts_with(&format!("const {name} = ")))
-                .unwrap_or_else(|| panic!("js/record.js defines {name}"));
-            line[name.len() + 9..line.len() - 1].parse().unwrap()
-        };
-        let tags = [
-            ("TAG_STR", TAG_STR),
-            ("TAG_INT", TAG_INT),
-            ("TAG_DOUBLE", TAG_DOUBLE),
-            ("TAG_BOOL", TAG_BOOL),
-            ("TAG_ARRAY", TAG_ARRAY),
-            ("TAG_KVLIST", TAG_KVLIST),
-            ("KIND_EVENT", Track::Event.code()),
-            ("KIND_ERROR", Track::Error.code()),
-            ("KIND_METRIC", Track::CODES[2].1),
-        ];
-        for (name, value) in tags {
-            assert_eq!(constant(name), usize::from(value), "{name}");
-        }
-        assert_eq!(constant("MAX_ENTRIES"), MAX_ATTRIBUTES);
-        assert_eq!(constant("MAX_DEPTH"), MAX_DEPTH);
-        // JS copies twice as many UTF-16 units as the core keeps characters.
-        assert_eq!(constant("STR_UNITS"), 2 * MAX_STRING_CHARS);
-        assert_eq!(constant("BODY_UNITS"), 2 * MAX_BODY_CHARS);
-        assert_eq!(constant("STACK_UNITS"), MAX_STACK_BYTES);
-    }
 }
