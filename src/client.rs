@@ -34,25 +34,6 @@ use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
 
-/// OTLP log severity numbers, with reverse mapping (`LogSeverity[13] === 'WARN'`).
-#[wasm_bindgen]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)] // JS enum names
-#[derive(Clone, Copy, Debug)]
-pub enum LogSeverity {
-    /// Finest detail.
-    TRACE = 1,
-    /// Debugging information.
-    DEBUG = 5,
-    /// Informational.
-    INFO = 9,
-    /// Warning.
-    WARN = 13,
-    /// An error occurred.
-    ERROR = 17,
-    /// A fatal error.
-    FATAL = 21,
-}
-
 /// A `flush()` whose promise is not settled yet.
 struct Waiter {
     id: FlushId,
