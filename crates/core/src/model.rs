@@ -529,7 +529,9 @@ pub fn cut_bytes(s: &str, max: usize) -> &str {
 }
 
 /// Builds record bodies in Rust the way `js/record.js` does in JS, so the core's tests
-/// can exercise the exact layout the boundary produces.
+/// can exercise the exact layout the boundary produces. A twin, but a checked one: for
+/// every case of `tools/record-fixtures.mjs` it must write the bytes the real JS writer
+/// wrote (`tests::the_twin_writes_what_the_js_writer_wrote`).
 #[cfg(test)]
 pub mod testing {
     use super::*;
@@ -738,7 +740,7 @@ mod tests {
         assert_eq!(time_ms_to_ns(-1.0), None);
     }
 
-    /// A value as compact text, for comparing decoded fixtures.
+    /// A value as compact text, for comparing decoded records.
     fn render(v: Value) -> String {
         match v {
             Value::Str(s) => format!("{s:?}"),
@@ -755,52 +757,248 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_the_js_writer_produced_decode_as_intended() {
-        let raw = include_bytes!("fixtures/records.bin");
-        let mut decoded = Vec::new();
+    /// A record as compact text: its strings, then its attributes.
+    fn render_item(item: Item) -> String {
+        let strings = item.strings[..item.head.n_strings()].join("|");
+        let attrs = item
+            .attrs
+            .map(|(k, v)| format!("{k}={}", render(v)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("{strings} :: {attrs}")
+    }
+
+    /// The bodies `js/record.js` wrote for `tools/record-fixtures.mjs`'s cases, in order,
+    /// each with the kind code it was written for.
+    fn js_bodies() -> Vec<(u8, &'static [u8])> {
+        let raw: &'static [u8] = include_bytes!("fixtures/records.bin");
+        let mut out = Vec::new();
         let mut at = 0;
         while at < raw.len() {
             let len = u32::from_le_bytes(raw[at + 1..at + 5].try_into().unwrap()) as usize;
-            let body = &raw[at + 5..at + 5 + len];
-            let head = match raw[at] {
-                0 => Track::Event,
-                1 => Track::Error,
-                2 => Track::Metric {
-                    kind: MetricKind::Histogram,
-                    value: 1.5,
-                },
-                3 => Track::Log { severity: 13 },
-                code => panic!("kind code {code}"),
-            };
+            out.push((raw[at], &raw[at + 5..at + 5 + len]));
             at += 5 + len;
+        }
+        out
+    }
+
+    /// One record as the twin writes it: header, strings, attributes.
+    type Case<'s> = (Track, Vec<&'s str>, Vec<(&'s str, V<'s>)>);
+
+    /// `tools/record-fixtures.mjs`'s cases as the twin writes them: what each of the JS
+    /// writer's inputs must lay out as (its strings and attributes after the writer's
+    /// own rules: omitted values, strings for what has no tag, copy limits). `long` is
+    /// the writer's cut of a 1,200-character string.
+    fn js_cases(long: &str) -> Vec<Case<'_>> {
+        let metric = |value| Track::Metric {
+            kind: MetricKind::Gauge,
+            value,
+        };
+        let log = Track::Log { severity: 9 };
+        let deep = V::A(vec![V::A(vec![V::A(vec![V::A(vec![])])])]);
+        vec![
+            (
+                SPAN,
+                vec!["api.request"],
+                vec![
+                    ("endpoint", V::S("/v1/users")),
+                    ("status", V::I(200)),
+                    ("duration_ms", V::D("45.2")),
+                    ("ok", V::B(true)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["types"],
+                vec![
+                    ("big", V::S("1180591620717411303424")),
+                    ("small", V::I(-5)),
+                    ("nan", V::S("NaN")),
+                    ("date", V::S("1970-01-01T00:00:00.000Z")),
+                    ("tags", V::A(vec![V::S("a"), V::I(1), V::B(false)])),
+                    ("nested", V::M(vec![("k", V::S("v"))])),
+                    ("map", V::M(vec![("m", V::I(1))])),
+                ],
+            ),
+            (
+                Track::Error,
+                vec![
+                    "RangeError",
+                    "boom",
+                    "RangeError: boom\n    at handler (app.js:1:1)",
+                ],
+                vec![("order_id", V::S("o1"))],
+            ),
+            (Track::Error, vec!["string", "a thrown string", ""], vec![]),
+            (
+                metric(2.5),
+                vec!["latency", "2.5"],
+                vec![("unit", V::S("ms"))],
+            ),
+            (
+                log,
+                vec!["héllo 😀"],
+                vec![("user", V::M(vec![("id", V::I(1))]))],
+            ),
+            (SPAN, vec!["deep"], vec![("d", deep)]),
+            (
+                SPAN,
+                vec!["strings"],
+                vec![
+                    ("empty", V::S("")),
+                    ("esc", V::S("a\"b\\c\n\t\0")),
+                    ("widths", V::S("aé€😀")),
+                    ("lone", V::S("x\u{fffd}y")),
+                    ("ключ", V::S("значение")),
+                    ("😀", V::S("")),
+                    ("long", V::S(long)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["ints"],
+                vec![
+                    ("zero", V::I(0)),
+                    ("neg0", V::I(0)),
+                    ("neg", V::I(-1)),
+                    ("i31", V::I(1 << 31)),
+                    ("i32", V::I((1 << 32) + 1)),
+                    ("n32", V::I(-(1 << 32) - 1)),
+                    ("max", V::I(1 << 53)),
+                    ("min", V::I(-(1 << 53))),
+                    ("bmax", V::I(i64::MAX)),
+                    ("bmin", V::I(i64::MIN)),
+                    ("b0", V::I(0)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["doubles"],
+                vec![
+                    ("tenth", V::D("0.1")),
+                    ("neg", V::D("-2.5")),
+                    ("tiny", V::D("1e-7")),
+                    ("huge", V::D("1.5e+300")),
+                    ("past53", V::D("9007199254740994")),
+                    ("third", V::D("0.3333333333333333")),
+                    ("inf", V::S("Infinity")),
+                    ("ninf", V::S("-Infinity")),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["bools"],
+                vec![("t", V::B(true)), ("f", V::B(false))],
+            ),
+            (
+                SPAN,
+                vec!["containers"],
+                vec![
+                    ("arr", V::A(vec![])),
+                    ("obj", V::M(vec![])),
+                    (
+                        "mixed",
+                        V::A(vec![
+                            V::I(1),
+                            V::A(vec![V::I(2), V::A(vec![V::I(3)])]),
+                            V::M(vec![("a", V::A(vec![]))]),
+                        ]),
+                    ),
+                    (
+                        "kv",
+                        V::M(vec![("a", V::M(vec![("b", V::M(vec![("c", V::I(1))]))]))]),
+                    ),
+                    ("u8", V::A(vec![V::I(1), V::I(255)])),
+                    ("f64", V::A(vec![V::D("0.5")])),
+                    ("set", V::A(vec![V::S("s"), V::I(2)])),
+                    (
+                        "mapk",
+                        V::M(vec![("1", V::S("one")), ("true", V::S("yes"))]),
+                    ),
+                    ("bare", V::M(vec![("z", V::S("last"))])),
+                    ("holes", V::A(vec![V::I(1), V::I(2)])),
+                    (
+                        "same",
+                        V::A(vec![V::M(vec![("k", V::I(1))]), V::M(vec![("k", V::I(1))])]),
+                    ),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["strung"],
+                vec![
+                    ("url", V::S("https://example.com/a?b=1")),
+                    ("err", V::S("Error: inner")),
+                    ("bad", V::S("Invalid Date")),
+                ],
+            ),
+            (SPAN, vec!["no attributes"], vec![]),
+            (SPAN, vec!["null attributes"], vec![]),
+            (
+                Track::Error,
+                vec!["Object", r#"{"code":42,"reason":"x"}"#, ""],
+                vec![],
+            ),
+            (Track::Error, vec!["number", "7", ""], vec![]),
+            (Track::Error, vec!["null", "null", ""], vec![]),
+            (Track::Error, vec!["TypeError", "no stack", ""], vec![]),
+            (metric(3.0), vec!["count", "3"], vec![]),
+            (metric(1e21), vec!["big", "1e+21"], vec![]),
+            (
+                metric(-0.25),
+                vec!["delta", "-0.25"],
+                vec![("unit", V::S("s"))],
+            ),
+            (log, vec!["42"], vec![]),
+            (log, vec!["Error: logged"], vec![]),
+            (log, vec![r#"{"a":1}"#], vec![("level", V::S("x"))]),
+        ]
+    }
+
+    /// `body` behind the header of `head`, decoded and rendered.
+    fn decode_body(head: Track, body: &[u8]) -> Option<String> {
+        let (h, n) = head.encode();
+        Item::decode(&[&h[..n], body].concat()).map(render_item)
+    }
+
+    #[test]
+    fn records_the_js_writer_produced_decode_as_intended() {
+        let long = "x".repeat(1000);
+        let cases = js_cases(&long);
+        let bodies = js_bodies();
+        assert_eq!(
+            bodies.len(),
+            cases.len(),
+            "one case here per case of tools/record-fixtures.mjs"
+        );
+        for (i, ((code, js), (head, strings, kvs))) in bodies.into_iter().zip(cases).enumerate() {
+            assert_eq!(code, head.code(), "case {i}: kind");
             let (h, n) = head.encode();
-            let rec = [&h[..n], body].concat();
-            let item = Item::decode(&rec).expect("every fixture decodes");
+            let record = [&h[..n], js].concat();
+            let item =
+                Item::decode(&record).unwrap_or_else(|| panic!("case {i}: the JS record decodes"));
             assert!(
                 item.time_ns > 1_600_000_000_000_000_000,
-                "a wall-clock time"
+                "case {i}: a wall-clock time"
             );
-            let strings = item.strings[..head.n_strings()].join("|");
-            let attrs = item
-                .attrs
-                .map(|(k, v)| format!("{k}={}", render(v)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            decoded.push(format!("{strings} :: {attrs}"));
+            // Rendering walks every value: a malformed one would end its list early.
+            let intended = decode_body(head, &testing::body(0.0, &strings, &kvs));
+            assert_eq!(Some(render_item(item)), intended, "case {i}");
         }
-        assert_eq!(
-            decoded,
-            [
-                r#"api.request :: endpoint="/v1/users" status=200i duration_ms=45.2d ok=true"#,
-                r#"types :: big="1180591620717411303424" small=-5i nan="NaN" date="1970-01-01T00:00:00.000Z" tags=["a",1i,false] nested={k="v"} map={m=1i}"#,
-                r#"RangeError|boom|RangeError: boom
-    at handler (app.js:1:1) :: order_id="o1""#,
-                r#"string|a thrown string| :: "#,
-                r#"latency|2.5 :: unit="ms""#,
-                r#"héllo 😀 :: user={id=1i}"#,
-                "deep :: d=[[[[]]]]",
-            ]
-        );
+    }
+
+    #[test]
+    fn the_twin_writes_what_the_js_writer_wrote() {
+        let long = "x".repeat(1000);
+        for (i, ((_, js), (head, strings, kvs))) in
+            js_bodies().into_iter().zip(js_cases(&long)).enumerate()
+        {
+            let twin = testing::body(body_time_ms(js).unwrap(), &strings, &kvs);
+            if twin != js {
+                // The readable difference first, then the bytes (a layout difference).
+                assert_eq!(decode_body(head, &twin), decode_body(head, js), "case {i}");
+                assert_eq!(twin, js, "case {i}: the twin's bytes against JS's");
+            }
+        }
     }
 }
