@@ -1,24 +1,26 @@
 // The page lifecycle, in browsers only. A page may be gone for good once it is hidden
 // (`visibilitychange` to hidden, `pagehide`): that is the last moment to send. It may
-// also come back from the back/forward cache (`pageshow` with `persisted`).
+// also come back from the back/forward cache (`pageshow` with `persisted`). The codes it
+// reports are the core's (crates/core/src/page.rs `PageEvent`).
+import { PAGE_HIDDEN, PAGE_HIDDEN_COMPRESS, PAGE_SHOWN } from './layout.js';
 
 /**
- * Calls `on(code)` when the page is hidden (code 1 when a keepalive request can carry
- * `Content-Encoding`, as a keepalive fetch can; 0 when only a beacon, which cannot, is
- * left) and `on(2)` when it comes back from the back/forward cache. Returns a handle for
- * `unlistenPage`, or undefined where there is no page.
+ * Calls `on(code)` when the page is hidden (PAGE_HIDDEN_COMPRESS when a keepalive request
+ * can carry `Content-Encoding`, as a keepalive fetch can; PAGE_HIDDEN when only a beacon,
+ * which cannot, is left) and `on(PAGE_SHOWN)` when it comes back from the back/forward
+ * cache. Returns a handle for `unlistenPage`, or undefined where there is no page.
  */
 export function listenPage(on) {
   try {
     const w = globalThis.window;
     const d = globalThis.document;
     if (!w || !d || typeof w.addEventListener !== 'function') return undefined;
-    const hidden = typeof fetch === 'function' ? 1 : 0;
+    const hidden = typeof fetch === 'function' ? PAGE_HIDDEN_COMPRESS : PAGE_HIDDEN;
     const hide = () => call(on, hidden);
     const handlers = {
       visibilitychange: () => d.visibilityState === 'hidden' && hide(),
       pagehide: hide,
-      pageshow: (e) => e && e.persisted && call(on, 2),
+      pageshow: (e) => e && e.persisted && call(on, PAGE_SHOWN),
     };
     for (const [type, f] of Object.entries(handlers)) w.addEventListener(type, f, true);
     return { w, handlers };

@@ -1,27 +1,31 @@
-// The JavaScript side of the record boundary (layout: crates/core/src/model.rs). It walks one
-// tracking call's arguments once and lays them out in the wasm scratch buffer, so the
-// core receives plain bytes and no JS object outlives the call. It runs on every
-// tracking call: no allocation on the common path, and nothing it is given can make it
-// throw.
+// The JavaScript side of the record boundary (layout: crates/core/src/model.rs, whose tags,
+// kind codes and limits come from ./layout.js). It walks one tracking call's arguments
+// once and lays them out in the wasm scratch buffer, so the core receives plain bytes and
+// no JS object outlives the call. It runs on every tracking call: no allocation on the
+// common path, and nothing it is given can make it throw.
+import {
+  KIND_ERROR,
+  KIND_EVENT,
+  KIND_METRIC,
+  MAX_ATTRIBUTES,
+  MAX_BODY_CHARS,
+  MAX_DEPTH,
+  MAX_STACK_BYTES,
+  MAX_STRING_CHARS,
+  TAG_ARRAY,
+  TAG_BOOL,
+  TAG_DOUBLE,
+  TAG_INT,
+  TAG_KVLIST,
+  TAG_STR,
+} from './layout.js';
 
-const TAG_STR = 1;
-const TAG_INT = 2;
-const TAG_DOUBLE = 3;
-const TAG_BOOL = 4;
-const TAG_ARRAY = 5;
-const TAG_KVLIST = 6;
-const KIND_EVENT = 0;
-const KIND_ERROR = 1;
-const KIND_METRIC = 2;
-
-// Attributes per item, and entries per nested array or object.
-const MAX_ENTRIES = 128;
-const MAX_DEPTH = 4;
 // The core cuts strings to characters on UTF-8 boundaries; copying twice as many UTF-16
-// units as it keeps always leaves it enough whole characters.
-const STR_UNITS = 1000;
-const BODY_UNITS = 2000;
-const STACK_UNITS = 4096;
+// units as it keeps always leaves it enough whole characters (a stack is cut to bytes,
+// and each unit is at least one).
+const STR_UNITS = 2 * MAX_STRING_CHARS;
+const BODY_UNITS = 2 * MAX_BODY_CHARS;
+const STACK_UNITS = MAX_STACK_BYTES;
 const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
 
@@ -194,7 +198,7 @@ function putArray(a, depth) {
   const at = openContainer(TAG_ARRAY);
   if (at < 0) return false;
   let count = 0;
-  const n = Math.min(a.length, MAX_ENTRIES);
+  const n = Math.min(a.length, MAX_ATTRIBUTES);
   for (let i = 0; i < n; i++) {
     if (putValue(a[i], depth)) count++;
   }
@@ -230,7 +234,7 @@ function putEntries(tag, source, depth) {
   if (source instanceof Map) {
     for (const [k, value] of source) {
       const r = putEntry(typeof k === 'string' ? k : String(k), value, depth);
-      if (r < 0 || (count += r) === MAX_ENTRIES) break;
+      if (r < 0 || (count += r) === MAX_ATTRIBUTES) break;
     }
   } else {
     for (const k in source) {
@@ -242,7 +246,7 @@ function putEntries(tag, source, depth) {
         continue; // a throwing getter omits its attribute
       }
       const r = putEntry(k, value, depth);
-      if (r < 0 || (count += r) === MAX_ENTRIES) break;
+      if (r < 0 || (count += r) === MAX_ATTRIBUTES) break;
     }
   }
   closeContainer(at, count);

@@ -1,13 +1,9 @@
 // One HTTP attempt with the runtime's global fetch. It never throws and never rejects:
 // whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
 // in exactly one call of `done`, a plain report the delivery core classifies.
+// `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`.
+import { NO_STATUS_NETWORK as NETWORK, NO_STATUS_REFUSED as REFUSED, NO_STATUS_TIMEOUT as TIMEOUT } from './layout.js';
 import { describe } from './timers.js';
-
-// `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`, checked
-// against these lines by a test there.
-const TIMEOUT = -1;
-const NETWORK = -2;
-const REFUSED = -3;
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and

@@ -26,31 +26,13 @@ use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, Reque
 use automagik_telemetry_core::enablement::decide;
 use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::{body_time_ms, Track};
+use automagik_telemetry_core::page::PageEvent;
 
-use super::lifecycle::{PageEvent, PageListeners};
+use super::lifecycle::PageListeners;
 use super::plain::{self, Deferred};
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
-
-/// OTLP log severity numbers, with reverse mapping (`LogSeverity[13] === 'WARN'`).
-#[wasm_bindgen]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)] // JS enum names
-#[derive(Clone, Copy, Debug)]
-pub enum LogSeverity {
-    /// Finest detail.
-    TRACE = 1,
-    /// Debugging information.
-    DEBUG = 5,
-    /// Informational.
-    INFO = 9,
-    /// Warning.
-    WARN = 13,
-    /// An error occurred.
-    ERROR = 17,
-    /// A fatal error.
-    FATAL = 21,
-}
 
 /// A `flush()` whose promise is not settled yet.
 struct Waiter {

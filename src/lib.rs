@@ -30,6 +30,17 @@ mod plain;
 mod timers;
 mod transport;
 
+/// `js/layout.js`, the constants the other snippets import (generated from the core's
+/// tables by `crates/core/src/js_layout.rs`). wasm-bindgen copies only the modules a
+/// `module = ...` attribute names, so this block names it; Rust uses nothing of it, and an
+/// import the wasm never calls costs nothing.
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/layout.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(thread_local_v2, js_name = LogSeverity)]
+    static LOG_SEVERITY: wasm_bindgen::JsValue;
+}
+
 /// lol_alloc's free list: the queue keeps records in a few large byte rings, so few
 /// blocks are ever live and a first-fit list stays short; it ships 0.5 KB (gzipped) less
 /// than talc, which the build used before at the same speed (`make bench`). Single-threaded

@@ -1,7 +1,9 @@
-//! Bindings to `js/lifecycle.js`: a browser page's hide and show events, with the
-//! listener closure owned here and removed on `Drop`.
+//! Bindings to `js/lifecycle.js`: a browser page's hide and show events (the core's
+//! [`PageEvent`] codes), with the listener closure owned here and removed on `Drop`.
 
 use wasm_bindgen::prelude::*;
+
+use automagik_telemetry_core::page::PageEvent;
 
 #[wasm_bindgen(module = "/js/lifecycle.js")]
 extern "C" {
@@ -11,23 +13,9 @@ extern "C" {
     fn unlisten_page(handle: &JsValue);
 }
 
-/// The codes `js/lifecycle.js` reports (one closure type for all: each type of closure
-/// costs its own invoke shim in the wasm and the glue).
-const HIDDEN: u32 = 0;
-const HIDDEN_COMPRESS: u32 = 1;
-
-/// What happened to the page.
-pub enum PageEvent {
-    /// Hidden, maybe for good; `compress` says whether keepalive requests may be gzipped.
-    Hidden {
-        /// A keepalive request can carry `Content-Encoding` (a fetch; a beacon cannot).
-        compress: bool,
-    },
-    /// Back from the back/forward cache.
-    Shown,
-}
-
-/// Page lifecycle listeners; dropping them removes them.
+/// Page lifecycle listeners; dropping them removes them. `js/lifecycle.js` reports each
+/// event as its code (one closure type for all: each type of closure costs its own invoke
+/// shim in the wasm and the glue).
 pub struct PageListeners {
     handle: JsValue,
     _on_event: Closure<dyn FnMut(u32)>,
@@ -38,12 +26,9 @@ impl PageListeners {
     /// back. `None` elsewhere.
     pub fn listen(mut on_event: impl FnMut(PageEvent) + 'static) -> Option<PageListeners> {
         let on_event = Closure::<dyn FnMut(u32)>::new(move |code| {
-            on_event(match code {
-                HIDDEN | HIDDEN_COMPRESS => PageEvent::Hidden {
-                    compress: code == HIDDEN_COMPRESS,
-                },
-                _ => PageEvent::Shown,
-            })
+            if let Some(event) = PageEvent::from_code(code) {
+                on_event(event);
+            }
         });
         let handle = listen_page(on_event.as_ref());
         // Built only with a handle: dropping a listener-less value would unlisten nothing.

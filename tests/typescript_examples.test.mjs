@@ -1,6 +1,8 @@
 // Every TypeScript example of the user's API reference (../shared/seed/API_REFERENCE.md,
 // read from there so it stays the one source) type-checks with `tsc --strict` against the
 // package's shipped declarations, resolved through its package.json as a user's project would.
+// The declarations of `Status` and `LogSeverity` are held to a real getStatus() and the
+// exported enum the same way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -133,4 +135,36 @@ export {};
   assert.equal(ok, false);
   assert.match(output, /misuse\.ts\(3,26\)/, 'a string metric value is rejected');
   assert.match(output, /misuse\.ts\(4,24\)/, 'a config without version is rejected');
+});
+
+// The declarations are written by hand; what they describe comes from the core: the
+// status JSON it writes (Status::to_json) and its severity table (js/layout.js). tsc
+// holds them to a real getStatus() and the exported LogSeverity.
+async function declarationChecks(mutate = (s) => s) {
+  const { AutomagikTelemetry, LogSeverity } = await import('../pkg/node.js');
+  const t = new AutomagikTelemetry({ projectName: 'p', version: '1', enabled: false });
+  const status = mutate(t.getStatus());
+  await t.shutdown();
+  const members = Object.entries(LogSeverity).filter(([name]) => Number.isNaN(Number(name)));
+  return `import { LogSeverity, type Status } from '@automagik/telemetry';
+// A fresh object literal: an undeclared key is an error, and so is a missing one.
+export const status: Status = ${JSON.stringify(status, null, 2)};
+// Each member the package exports, with its value, and no other member.
+${members.map(([name, value]) => `export const ${name.toLowerCase()}: ${value} = LogSeverity.${name};`).join('\n')}
+export const names: Record<keyof typeof LogSeverity, true> = { ${members.map(([name]) => `${name}: true`).join(', ')} };
+`;
+}
+
+test('index.d.ts declares exactly the keys of a real getStatus() and the LogSeverity members', async () => {
+  const { ok, output } = await typeCheck([['declarations', await declarationChecks()]]);
+  assert.ok(ok, output);
+});
+
+test('the declaration check is real: an undeclared status key or a missing one fails it', async () => {
+  const extra = await typeCheck([['extra', await declarationChecks((s) => ({ ...s, sent: { ...s.sent, undeclared: 1 } }))]]);
+  assert.equal(extra.ok, false);
+  assert.match(extra.output, /undeclared/);
+  const missing = await typeCheck([['missing', await declarationChecks(({ runtime, ...s }) => s)]]);
+  assert.equal(missing.ok, false);
+  assert.match(missing.output, /runtime/);
 });

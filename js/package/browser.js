@@ -5,11 +5,11 @@
 // skip it and import the glue directly. Given a URL, the glue fetches it and compiles
 // while streaming when the server sends application/wasm, and falls back to compiling
 // the whole body otherwise.
-import init, { AutomagikTelemetry, LogSeverity } from './automagik_telemetry.js';
+import init, { AutomagikTelemetry } from './automagik_telemetry.js';
 import { addAsyncMethods } from './api.js';
 
 await init({ module_or_path: new URL('./automagik_telemetry_bg.wasm', import.meta.url) });
 addAsyncMethods(AutomagikTelemetry);
 
-export { AutomagikTelemetry, LogSeverity };
-export { MetricType, StandardEvents, VERSION } from './constants.js';
+export { AutomagikTelemetry };
+export { LogSeverity, MetricType, StandardEvents, VERSION } from './constants.js';

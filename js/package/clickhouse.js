@@ -2,11 +2,11 @@
 // backend that the lean browser entry leaves out. A page that uses it hands every
 // visitor the ClickHouse credentials it is configured with: use a write-only user, or
 // an OTLP collector in front of ClickHouse. Loaded like browser.js.
-import init, { AutomagikTelemetry, LogSeverity } from './automagik_telemetry_full.js';
+import init, { AutomagikTelemetry } from './automagik_telemetry_full.js';
 import { addAsyncMethods } from './api.js';
 
 await init({ module_or_path: new URL('./automagik_telemetry_full_bg.wasm', import.meta.url) });
 addAsyncMethods(AutomagikTelemetry);
 
-export { AutomagikTelemetry, LogSeverity };
-export { MetricType, StandardEvents, VERSION } from './constants.js';
+export { AutomagikTelemetry };
+export { LogSeverity, MetricType, StandardEvents, VERSION } from './constants.js';

@@ -1,5 +1,8 @@
 // Constants of the public API that need no wasm.
 
+/** OTLP log severity numbers, from the core's table (layout.js is generated from it). */
+export { LogSeverity } from './layout.js';
+
 /** Metric instrument types; strings are accepted case-insensitively too. */
 export const MetricType = Object.freeze({ GAUGE: 'gauge', COUNTER: 'counter', HISTOGRAM: 'histogram' });
 

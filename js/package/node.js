@@ -2,7 +2,7 @@
 // is usable, so callers need no init().
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AutomagikTelemetry, LogSeverity, initSync } from './automagik_telemetry_full.js';
+import { AutomagikTelemetry, initSync } from './automagik_telemetry_full.js';
 import { addAsyncMethods } from './api.js';
 
 // node:crypto is the SDK's random source here (js/host.js looks for it): Node 18 has no
@@ -20,5 +20,5 @@ clearTimeout(setTimeout(() => {}, 0));
 initSync({ module: readFileSync(new URL('./automagik_telemetry_full_bg.wasm', import.meta.url)) });
 addAsyncMethods(AutomagikTelemetry);
 
-export { AutomagikTelemetry, LogSeverity };
-export { MetricType, StandardEvents, VERSION } from './constants.js';
+export { AutomagikTelemetry };
+export { LogSeverity, MetricType, StandardEvents, VERSION } from './constants.js';

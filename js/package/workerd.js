@@ -1,7 +1,7 @@
 // Cloudflare Workers entry (the full wasm, ClickHouse included): workerd forbids compiling wasm from bytes, so the module is
 // imported as a precompiled WebAssembly.Module.
 import wasmModule from './automagik_telemetry_full_bg.wasm';
-import { AutomagikTelemetry, LogSeverity, initSync } from './automagik_telemetry_full.js';
+import { AutomagikTelemetry, initSync } from './automagik_telemetry_full.js';
 import { addAsyncMethods } from './api.js';
 
 initSync({ module: wasmModule });
@@ -25,5 +25,5 @@ for (const name of ['flush', 'shutdown', 'disable']) {
   };
 }
 
-export { AutomagikTelemetry, LogSeverity };
-export { MetricType, StandardEvents, VERSION } from './constants.js';
+export { AutomagikTelemetry };
+export { LogSeverity, MetricType, StandardEvents, VERSION } from './constants.js';

@@ -30,6 +30,7 @@ pub mod ids;
 pub mod json;
 pub mod model;
 pub mod otlp;
+pub mod page;
 pub mod pipeline;
 pub mod privacy;
 pub mod queue;
@@ -38,3 +39,7 @@ pub mod scrub;
 pub mod severity;
 pub mod stats;
 pub mod status;
+
+/// Writes `js/layout.js` from the tables above (tests only: see the module).
+#[cfg(test)]
+mod js_layout;

@@ -17,6 +17,9 @@
 //!
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
+//!
+//! The tags, kind codes and limits below reach JS through `js/layout.js`, which is
+//! generated from them (see `js_layout.rs`).
 
 use crate::prelude::*;
 
@@ -134,17 +137,29 @@ pub enum Track {
 }
 
 impl Track {
-    /// The kind codes, in code order (`js/layout.js` has them by name).
-    pub const CODES: [(&'static str, u8); 4] =
-        [("EVENT", 0), ("ERROR", 1), ("METRIC", 2), ("LOG", 3)];
+    /// Code of [`Track::Event`].
+    pub const EVENT: u8 = 0;
+    /// Code of [`Track::Error`].
+    pub const ERROR: u8 = 1;
+    /// Code of [`Track::Metric`].
+    pub const METRIC: u8 = 2;
+    /// Code of [`Track::Log`].
+    pub const LOG: u8 = 3;
+    /// The kind codes by name, in code order (`js/layout.js` has them as `KIND_<name>`).
+    pub const CODES: [(&'static str, u8); 4] = [
+        ("EVENT", Track::EVENT),
+        ("ERROR", Track::ERROR),
+        ("METRIC", Track::METRIC),
+        ("LOG", Track::LOG),
+    ];
 
     /// The kind's code: the header's first byte, and what the JS boundary is passed.
     pub fn code(&self) -> u8 {
         match self {
-            Track::Event => 0,
-            Track::Error => 1,
-            Track::Metric { .. } => 2,
-            Track::Log { .. } => 3,
+            Track::Event => Track::EVENT,
+            Track::Error => Track::ERROR,
+            Track::Metric { .. } => Track::METRIC,
+            Track::Log { .. } => Track::LOG,
         }
     }
 
@@ -189,13 +204,13 @@ impl Track {
     /// Reads a header [`Track::encode`] wrote.
     fn decode(r: &mut Reader) -> Option<Track> {
         Some(match r.u8()? {
-            0 => Track::Event,
-            1 => Track::Error,
-            2 => Track::Metric {
+            Track::EVENT => Track::Event,
+            Track::ERROR => Track::Error,
+            Track::METRIC => Track::Metric {
                 kind: MetricKind::from_u8(r.u8()?)?,
                 value: r.f64()?,
             },
-            3 => Track::Log { severity: r.u8()? },
+            Track::LOG => Track::Log { severity: r.u8()? },
             _ => return None,
         })
     }
@@ -535,7 +550,9 @@ pub fn put_container(out: &mut Vec<u8>, count: u32, write: impl FnOnce(&mut Vec<
 }
 
 /// Builds record bodies in Rust the way `js/record.js` does in JS, so the core's tests
-/// can exercise the exact layout the boundary produces.
+/// can exercise the exact layout the boundary produces. A twin, but a checked one: for
+/// every case of `tools/record-fixtures.mjs` it must write the bytes the real JS writer
+/// wrote (`tests::the_twin_writes_what_the_js_writer_wrote`).
 #[cfg(test)]
 pub mod testing {
     use super::*;
@@ -734,7 +751,7 @@ mod tests {
         assert_eq!(time_ms_to_ns(-1.0), None);
     }
 
-    /// A value as compact text, for comparing decoded fixtures.
+    /// A value as compact text, for comparing decoded records.
     fn render(v: Value) -> String {
         match v {
             Value::Str(s) => format!("{s:?}"),
@@ -751,84 +768,248 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_the_js_writer_produced_decode_as_intended() {
-        let raw = include_bytes!("fixtures/records.bin");
-        let mut decoded = Vec::new();
+    /// A record as compact text: its strings, then its attributes.
+    fn render_item(item: Item) -> String {
+        let strings = item.strings[..item.head.n_strings()].join("|");
+        let attrs = item
+            .attrs
+            .map(|(k, v)| format!("{k}={}", render(v)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("{strings} :: {attrs}")
+    }
+
+    /// The bodies `js/record.js` wrote for `tools/record-fixtures.mjs`'s cases, in order,
+    /// each with the kind code it was written for.
+    fn js_bodies() -> Vec<(u8, &'static [u8])> {
+        let raw: &'static [u8] = include_bytes!("fixtures/records.bin");
+        let mut out = Vec::new();
         let mut at = 0;
         while at < raw.len() {
             let len = u32::from_le_bytes(raw[at + 1..at + 5].try_into().unwrap()) as usize;
-            let body = &raw[at + 5..at + 5 + len];
-            let head = match raw[at] {
-                0 => Track::Event,
-                1 => Track::Error,
-                2 => Track::Metric {
-                    kind: MetricKind::Histogram,
-                    value: 1.5,
-                },
-                3 => Track::Log { severity: 13 },
-                code => panic!("kind code {code}"),
-            };
+            out.push((raw[at], &raw[at + 5..at + 5 + len]));
             at += 5 + len;
-            let (h, n) = head.encode();
-            let rec = [&h[..n], body].concat();
-            let item = Item::decode(&rec).expect("every fixture decodes");
-            assert!(
-                item.time_ns > 1_600_000_000_000_000_000,
-                "a wall-clock time"
-            );
-            let strings = item.strings[..head.n_strings()].join("|");
-            let attrs = item
-                .attrs
-                .map(|(k, v)| format!("{k}={}", render(v)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            decoded.push(format!("{strings} :: {attrs}"));
         }
-        assert_eq!(
-            decoded,
-            [
-                r#"api.request :: endpoint="/v1/users" status=200i duration_ms=45.2d ok=true"#,
-                r#"types :: big="1180591620717411303424" small=-5i nan="NaN" date="1970-01-01T00:00:00.000Z" tags=["a",1i,false] nested={k="v"} map={m=1i}"#,
-                r#"RangeError|boom|RangeError: boom
-    at handler (app.js:1:1) :: order_id="o1""#,
-                r#"string|a thrown string| :: "#,
-                r#"latency|2.5 :: unit="ms""#,
-                r#"héllo 😀 :: user={id=1i}"#,
-                "deep :: d=[[[[]]]]",
-            ]
-        );
+        out
+    }
+
+    /// One record as the twin writes it: header, strings, attributes.
+    type Case<'s> = (Track, Vec<&'s str>, Vec<(&'s str, V<'s>)>);
+
+    /// `tools/record-fixtures.mjs`'s cases as the twin writes them: what each of the JS
+    /// writer's inputs must lay out as (its strings and attributes after the writer's
+    /// own rules: omitted values, strings for what has no tag, copy limits). `long` is
+    /// the writer's cut of a 1,200-character string.
+    fn js_cases(long: &str) -> Vec<Case<'_>> {
+        let metric = |value| Track::Metric {
+            kind: MetricKind::Gauge,
+            value,
+        };
+        let log = Track::Log { severity: 9 };
+        let deep = V::A(vec![V::A(vec![V::A(vec![V::A(vec![])])])]);
+        vec![
+            (
+                SPAN,
+                vec!["api.request"],
+                vec![
+                    ("endpoint", V::S("/v1/users")),
+                    ("status", V::I(200)),
+                    ("duration_ms", V::D("45.2")),
+                    ("ok", V::B(true)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["types"],
+                vec![
+                    ("big", V::S("1180591620717411303424")),
+                    ("small", V::I(-5)),
+                    ("nan", V::S("NaN")),
+                    ("date", V::S("1970-01-01T00:00:00.000Z")),
+                    ("tags", V::A(vec![V::S("a"), V::I(1), V::B(false)])),
+                    ("nested", V::M(vec![("k", V::S("v"))])),
+                    ("map", V::M(vec![("m", V::I(1))])),
+                ],
+            ),
+            (
+                Track::Error,
+                vec![
+                    "RangeError",
+                    "boom",
+                    "RangeError: boom\n    at handler (app.js:1:1)",
+                ],
+                vec![("order_id", V::S("o1"))],
+            ),
+            (Track::Error, vec!["string", "a thrown string", ""], vec![]),
+            (
+                metric(2.5),
+                vec!["latency", "2.5"],
+                vec![("unit", V::S("ms"))],
+            ),
+            (
+                log,
+                vec!["héllo 😀"],
+                vec![("user", V::M(vec![("id", V::I(1))]))],
+            ),
+            (SPAN, vec!["deep"], vec![("d", deep)]),
+            (
+                SPAN,
+                vec!["strings"],
+                vec![
+                    ("empty", V::S("")),
+                    ("esc", V::S("a\"b\\c\n\t\0")),
+                    ("widths", V::S("aé€😀")),
+                    ("lone", V::S("x\u{fffd}y")),
+                    ("ключ", V::S("значение")),
+                    ("😀", V::S("")),
+                    ("long", V::S(long)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["ints"],
+                vec![
+                    ("zero", V::I(0)),
+                    ("neg0", V::I(0)),
+                    ("neg", V::I(-1)),
+                    ("i31", V::I(1 << 31)),
+                    ("i32", V::I((1 << 32) + 1)),
+                    ("n32", V::I(-(1 << 32) - 1)),
+                    ("max", V::I(1 << 53)),
+                    ("min", V::I(-(1 << 53))),
+                    ("bmax", V::I(i64::MAX)),
+                    ("bmin", V::I(i64::MIN)),
+                    ("b0", V::I(0)),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["doubles"],
+                vec![
+                    ("tenth", V::D("0.1")),
+                    ("neg", V::D("-2.5")),
+                    ("tiny", V::D("1e-7")),
+                    ("huge", V::D("1.5e+300")),
+                    ("past53", V::D("9007199254740994")),
+                    ("third", V::D("0.3333333333333333")),
+                    ("inf", V::S("Infinity")),
+                    ("ninf", V::S("-Infinity")),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["bools"],
+                vec![("t", V::B(true)), ("f", V::B(false))],
+            ),
+            (
+                SPAN,
+                vec!["containers"],
+                vec![
+                    ("arr", V::A(vec![])),
+                    ("obj", V::M(vec![])),
+                    (
+                        "mixed",
+                        V::A(vec![
+                            V::I(1),
+                            V::A(vec![V::I(2), V::A(vec![V::I(3)])]),
+                            V::M(vec![("a", V::A(vec![]))]),
+                        ]),
+                    ),
+                    (
+                        "kv",
+                        V::M(vec![("a", V::M(vec![("b", V::M(vec![("c", V::I(1))]))]))]),
+                    ),
+                    ("u8", V::A(vec![V::I(1), V::I(255)])),
+                    ("f64", V::A(vec![V::D("0.5")])),
+                    ("set", V::A(vec![V::S("s"), V::I(2)])),
+                    (
+                        "mapk",
+                        V::M(vec![("1", V::S("one")), ("true", V::S("yes"))]),
+                    ),
+                    ("bare", V::M(vec![("z", V::S("last"))])),
+                    ("holes", V::A(vec![V::I(1), V::I(2)])),
+                    (
+                        "same",
+                        V::A(vec![V::M(vec![("k", V::I(1))]), V::M(vec![("k", V::I(1))])]),
+                    ),
+                ],
+            ),
+            (
+                SPAN,
+                vec!["strung"],
+                vec![
+                    ("url", V::S("https://example.com/a?b=1")),
+                    ("err", V::S("Error: inner")),
+                    ("bad", V::S("Invalid Date")),
+                ],
+            ),
+            (SPAN, vec!["no attributes"], vec![]),
+            (SPAN, vec!["null attributes"], vec![]),
+            (
+                Track::Error,
+                vec!["Object", r#"{"code":42,"reason":"x"}"#, ""],
+                vec![],
+            ),
+            (Track::Error, vec!["number", "7", ""], vec![]),
+            (Track::Error, vec!["null", "null", ""], vec![]),
+            (Track::Error, vec!["TypeError", "no stack", ""], vec![]),
+            (metric(3.0), vec!["count", "3"], vec![]),
+            (metric(1e21), vec!["big", "1e+21"], vec![]),
+            (
+                metric(-0.25),
+                vec!["delta", "-0.25"],
+                vec![("unit", V::S("s"))],
+            ),
+            (log, vec!["42"], vec![]),
+            (log, vec!["Error: logged"], vec![]),
+            (log, vec![r#"{"a":1}"#], vec![("level", V::S("x"))]),
+        ]
+    }
+
+    /// `body` behind the header of `head`, decoded and rendered.
+    fn decode_body(head: Track, body: &[u8]) -> Option<String> {
+        let (h, n) = head.encode();
+        Item::decode(&[&h[..n], body].concat()).map(render_item)
     }
 
     #[test]
-    fn the_js_writer_uses_this_layout() {
-        let js = include_str!("../../../js/record.js");
-        let constant = |name: &str| -> usize {
-            let line = js
-                .lines()
-                .find(|l| l.starts_with(&format!("const {name} = ")))
-                .unwrap_or_else(|| panic!("js/record.js defines {name}"));
-            line[name.len() + 9..line.len() - 1].parse().unwrap()
-        };
-        let tags = [
-            ("TAG_STR", TAG_STR),
-            ("TAG_INT", TAG_INT),
-            ("TAG_DOUBLE", TAG_DOUBLE),
-            ("TAG_BOOL", TAG_BOOL),
-            ("TAG_ARRAY", TAG_ARRAY),
-            ("TAG_KVLIST", TAG_KVLIST),
-            ("KIND_EVENT", Track::Event.code()),
-            ("KIND_ERROR", Track::Error.code()),
-            ("KIND_METRIC", Track::CODES[2].1),
-        ];
-        for (name, value) in tags {
-            assert_eq!(constant(name), usize::from(value), "{name}");
+    fn records_the_js_writer_produced_decode_as_intended() {
+        let long = "x".repeat(1000);
+        let cases = js_cases(&long);
+        let bodies = js_bodies();
+        assert_eq!(
+            bodies.len(),
+            cases.len(),
+            "one case here per case of tools/record-fixtures.mjs"
+        );
+        for (i, ((code, js), (head, strings, kvs))) in bodies.into_iter().zip(cases).enumerate() {
+            assert_eq!(code, head.code(), "case {i}: kind");
+            let (h, n) = head.encode();
+            let record = [&h[..n], js].concat();
+            let item =
+                Item::decode(&record).unwrap_or_else(|| panic!("case {i}: the JS record decodes"));
+            assert!(
+                item.time_ns > 1_600_000_000_000_000_000,
+                "case {i}: a wall-clock time"
+            );
+            // Rendering walks every value: a malformed one would end its list early.
+            let intended = decode_body(head, &testing::body(0.0, &strings, &kvs));
+            assert_eq!(Some(render_item(item)), intended, "case {i}");
         }
-        assert_eq!(constant("MAX_ENTRIES"), MAX_ATTRIBUTES);
-        assert_eq!(constant("MAX_DEPTH"), MAX_DEPTH);
-        // JS copies twice as many UTF-16 units as the core keeps characters.
-        assert_eq!(constant("STR_UNITS"), 2 * MAX_STRING_CHARS);
-        assert_eq!(constant("BODY_UNITS"), 2 * MAX_BODY_CHARS);
-        assert_eq!(constant("STACK_UNITS"), MAX_STACK_BYTES);
+    }
+
+    #[test]
+    fn the_twin_writes_what_the_js_writer_wrote() {
+        let long = "x".repeat(1000);
+        for (i, ((_, js), (head, strings, kvs))) in
+            js_bodies().into_iter().zip(js_cases(&long)).enumerate()
+        {
+            let twin = testing::body(body_time_ms(js).unwrap(), &strings, &kvs);
+            if twin != js {
+                // The readable difference first, then the bytes (a layout difference).
+                assert_eq!(decode_body(head, &twin), decode_body(head, js), "case {i}");
+                assert_eq!(twin, js, "case {i}: the twin's bytes against JS's");
+            }
+        }
     }
 }

@@ -7,7 +7,16 @@ use super::float;
 /// INFO, the default severity.
 pub const INFO: u8 = 9;
 
-const NAMES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+/// The severity names callers pass and the OTLP number each stands for (the first of its
+/// range of four). JS has them as `LogSeverity` (`js/layout.js`).
+pub const LEVELS: [(&str, u8); 6] = [
+    ("TRACE", 1),
+    ("DEBUG", 5),
+    ("INFO", INFO),
+    ("WARN", 13),
+    ("ERROR", 17),
+    ("FATAL", 21),
+];
 
 /// Parses a severity name case-insensitively, with common aliases.
 pub fn parse(s: &str) -> Option<u8> {
@@ -25,10 +34,10 @@ pub fn parse(s: &str) -> Option<u8> {
         .iter()
         .find(|(alias, _)| alias.eq_ignore_ascii_case(s))
         .map_or(s, |(_, name)| name);
-    NAMES
+    LEVELS
         .iter()
-        .position(|n| n.eq_ignore_ascii_case(name))
-        .map(|i| 1 + 4 * i as u8)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, number)| *number)
 }
 
 /// Accepts a numeric severity if it is one OTLP defines (1..=24).
@@ -88,5 +97,13 @@ mod tests {
         assert_eq!(text(13), "WARN");
         assert_eq!(text(10), "INFO2");
         assert_eq!(text(24), "FATAL4");
+        for (i, (name, number)) in LEVELS.into_iter().enumerate() {
+            assert_eq!(
+                usize::from(number),
+                1 + 4 * i,
+                "{name} starts its range of four"
+            );
+            assert_eq!(text(number), name);
+        }
     }
 }
