@@ -273,7 +273,7 @@ fn raw(v: &JsValue) -> Raw {
         Raw::List(
             v.unchecked_ref::<js_sys::Array>()
                 .iter()
-                .map(|e| raw(&e))
+                .map(|e| e.as_string())
                 .collect(),
         )
     } else if v.is_object() || v.is_function() {

@@ -23,8 +23,8 @@ pub enum Raw {
     Str(String),
     /// `null`.
     Null,
-    /// An array, with its elements read the same way.
-    List(Vec<Raw>),
+    /// An array: each element's text where it is a string.
+    List(Vec<Option<String>>),
     /// Any other object (functions included).
     Object,
     /// Anything else (bigint, symbol, or a getter that threw).
@@ -245,10 +245,7 @@ impl Options<'_> {
             Raw::Missing => Some(Vec::new()),
             Raw::List(items) => items
                 .into_iter()
-                .map(|k| match k {
-                    Raw::Str(s) if !s.trim_ascii().is_empty() => Some(s),
-                    _ => None,
-                })
+                .map(|k| k.filter(|s| !s.trim_ascii().is_empty()))
                 .collect(),
             _ => None,
         };
@@ -609,7 +606,7 @@ mod tests {
             Some(vec![])
         );
         assert_eq!(parse(&[("scrub", Raw::Bool(false))]).unwrap().scrub, None);
-        let keys = Raw::List(vec![Raw::Str("employee_no".into()), Raw::Str("x".into())]);
+        let keys = Raw::List(vec![Some("employee_no".into()), Some("x".into())]);
         let c = parse(&[("scrub", Raw::Object), ("scrub.keys", keys)]).unwrap();
         assert_eq!(c.scrub, Some(vec!["employee_no".into(), "x".into()]));
         assert_eq!(
@@ -622,8 +619,8 @@ mod tests {
             (Raw::Null, Raw::Missing),
             (Raw::List(vec![]), Raw::Missing),
             (Raw::Object, Raw::Str("password".into())),
-            (Raw::Object, Raw::List(vec![Raw::Number(1.0)])),
-            (Raw::Object, Raw::List(vec![Raw::Str(" ".into())])),
+            (Raw::Object, Raw::List(vec![None])),
+            (Raw::Object, Raw::List(vec![Some(" ".into())])),
         ] {
             let e = err(&[("scrub", scrub), ("scrub.keys", keys)]);
             assert_eq!(
