@@ -28,9 +28,19 @@ impl ::core::fmt::Debug for Privacy {
 }
 
 impl Privacy {
-    /// The built-in rules plus `extra_keys` (the `scrub.keys` option).
+    /// The built-in rules plus `extra_keys` (the `scrub.keys` option), matched as the
+    /// built-in ones are: lower-cased, with `_ - .` and spaces left out.
     pub fn new(extra_keys: &[String]) -> Privacy {
-        let keys: Vec<&str> = extra_keys.iter().map(String::as_str).collect();
+        let normal: Vec<String> = extra_keys
+            .iter()
+            .map(|k| {
+                k.chars()
+                    .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect()
+            })
+            .collect();
+        let keys: Vec<&str> = normal.iter().map(String::as_str).collect();
         Privacy {
             rules: Scrubber::new(&keys),
             text: String::new(),
@@ -226,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_log_message_is_scrubbed_and_extra_keys_count_as_secrets() {
-        let mut p = Privacy::new(&["employeeno".into()]);
+        let mut p = Privacy::new(&["Employee-No".into()]);
         let rec = record(
             Track::Log { severity: 9 },
             1.0,
