@@ -8,14 +8,14 @@ import { pathToFileURL } from 'node:url';
 
 const SERVICE = { projectName: 'bench', version: '1.0.0' };
 
-// "ours" and @automagik/telemetry@0.1.3 share one public API.
-async function automagikApi(load) {
+// "ours" and @automagik/telemetry@0.1.3 share one public API; `extra` is more config.
+async function automagikApi(load, extra = {}) {
   const { AutomagikTelemetry } = await load();
   return {
     create(endpoint, { batchSize, flushInterval }) {
       // 0.1.3 appends /v1/traces itself; `enabled` is ignored by it (only the
       // AUTOMAGIK_TELEMETRY_ENABLED env var, set by run.mjs, turns it on).
-      const t = new AutomagikTelemetry({ ...SERVICE, endpoint, batchSize, flushInterval, enabled: true });
+      const t = new AutomagikTelemetry({ ...SERVICE, endpoint, batchSize, flushInterval, enabled: true, ...extra });
       return {
         // A disabled SDK would "win" every column by doing nothing.
         checkOn: () => {
@@ -65,6 +65,8 @@ async function opentelemetry() {
 
 export const SDKS = {
   ours: () => automagikApi(() => import(pathToFileURL(process.env.OURS_ENTRY).href)),
+  // What personal-data scrubbing (on by default) costs: the same package with it off.
+  'ours, scrub off': () => automagikApi(() => import(pathToFileURL(process.env.OURS_ENTRY).href), { scrub: false }),
   'automagik@0.1.3': () => automagikApi(() => import('automagik-telemetry-013')),
   'opentelemetry-js': opentelemetry,
 };
