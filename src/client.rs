@@ -147,7 +147,7 @@ impl Shell {
                             }
                         })
                     });
-                    transport.send(&t, body, self.core.pipeline.authorization());
+                    transport.send(&t, body);
                 }
                 Action::Settle(id) => {
                     if let Some(i) = self.waiters.iter().position(|w| w.id == id) {

@@ -48,15 +48,15 @@ impl Transport {
         Transport { done }
     }
 
-    /// Sends `body` as `t` says, with `authorization` when not empty.
-    pub fn send(&self, t: &Transmit, body: &[u8], authorization: &str) {
+    /// Sends `body` as `t` says.
+    pub fn send(&self, t: &Transmit, body: &[u8]) {
         send_js(
             self.done.as_ref(),
             t.id,
             &t.url,
             body,
             if t.gzip { "gzip" } else { "" },
-            authorization,
+            &t.authorization,
             t.timeout_ms,
             t.keepalive,
         );

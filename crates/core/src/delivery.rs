@@ -59,6 +59,8 @@ pub struct Transmit {
     pub url: String,
     /// Whether the body is gzip-compressed (`Content-Encoding: gzip`).
     pub gzip: bool,
+    /// The `Authorization` header's value, or empty for none.
+    pub authorization: String,
     /// Give up after this long.
     pub timeout_ms: u32,
     /// Sent while the page goes away: it must outlive the page (keepalive or beacon).
@@ -676,6 +678,7 @@ impl Delivery {
             signal: a.request.signal,
             url: self.pipeline.url(&a.request),
             gzip: a.request.gzip,
+            authorization: self.pipeline.authorization().into(),
             timeout_ms: self.pipeline.config.timeout_ms,
             keepalive: a.keepalive,
         }));
