@@ -109,6 +109,13 @@ struct Attempt {
     keepalive: bool,
 }
 
+impl Attempt {
+    /// Whether it waits out a server's `Retry-After` at `now`.
+    fn retry_after(&self, now: f64) -> bool {
+        self.retry.is_some_and(|w| w.holds(now, true))
+    }
+}
+
 /// One signal's delivery state.
 #[derive(Debug, Default)]
 struct Lane {
@@ -189,8 +196,9 @@ pub struct Delivery {
     /// Queue, encoder and counters.
     pub pipeline: Pipeline,
     lanes: [Lane; 3],
-    /// Pending flushes and the sequence number each must see settled below.
-    waiters: Vec<(FlushId, u64)>,
+    /// Pending flushes, the sequence number each must see settled below, and the lanes
+    /// (bits) a server's `Retry-After` held when it was asked for: it does not wait on them.
+    waiters: Vec<(FlushId, u64, u8)>,
     timers: TimerTable,
     next_id: u32,
     actions: VecDeque<Action>,
@@ -415,29 +423,39 @@ impl Delivery {
         let interval = f64::from(self.config().flush_interval_ms);
         let signal = track.signal();
         if self.pipeline.ingest(track, body) {
-            // A full batch wakes its lane at once, or when the lane's backoff ends.
+            // A full batch wakes its lane at once, or when the lane's backoff ends; never
+            // later than the lane's timer was armed for (a retry).
             let lane = &self.lanes[signal as usize];
             let at = lane
                 .backoff
                 .filter(|w| w.until > now)
                 .map_or(now, |w| w.until);
-            self.timers.set(Timer::Lane(signal), at);
-        } else if self.timers.get(Timer::Interval).is_none() && interval > 0.0 {
+            let armed = self.timers.get(Timer::Lane(signal));
+            self.timers
+                .set(Timer::Lane(signal), armed.map_or(at, |t| t.min(at)));
+        }
+        // Also after a full batch: `maxBatchBytes` may send it in parts, and what is left
+        // below `batchSize` goes at the interval.
+        if self.timers.get(Timer::Interval).is_none() && interval > 0.0 {
             self.timers.set(Timer::Interval, now + interval);
         }
     }
 
     /// Asks for everything queued now to be sent; the returned flush settles (an
     /// [`Action::Settle`]) once each of those records was delivered, dropped, or put back
-    /// after its lane's retries ran out.
-    /// A flush that adds nothing to the newest pending one shares its id.
+    /// after its lane's retries ran out; a lane a server's `Retry-After` holds now, it
+    /// does not wait on (SPEC §7). A flush that adds nothing to the newest pending one
+    /// shares its id.
     pub fn flush(&mut self, now: f64) -> FlushId {
         let through = self.pipeline.next_seq();
+        let held = (0..self.lanes.len())
+            .filter(|&l| self.retry_after_holds(l, now))
+            .fold(0, |bits, l| bits | 1 << l);
         let id = match self.waiters.last() {
-            Some(&(id, t)) if t == through => id,
+            Some(&(id, t, h)) if t == through && h == held => id,
             _ => {
                 let id = self.fresh_id();
-                self.waiters.push((id, through));
+                self.waiters.push((id, through, held));
                 id
             }
         };
@@ -713,17 +731,28 @@ impl Delivery {
         }
     }
 
+    /// Whether a retry of lane `l` waits out a server's `Retry-After` at `now`.
+    fn retry_after_holds(&self, l: usize, now: f64) -> bool {
+        self.lanes[l].attempts.iter().any(|a| a.retry_after(now))
+    }
+
     /// Whether every record below `through` is settled, or was put back by a lane that
-    /// gave up for now.
-    fn settled_below(&self, through: u64, now: f64) -> bool {
-        self.lanes.iter().zip(Signal::ALL).all(|(lane, signal)| {
-            let queued = self.pipeline.front_seq(signal);
-            lane.attempts
-                .iter()
-                .all(|a| a.request.first_seq() >= through)
-                && (lane.backoff.is_some_and(|w| w.until > now)
-                    || !matches!(queued, Some(seq) if seq < through))
-        })
+    /// gave up for now; the lanes in `held` are let off while a `Retry-After` holds them.
+    fn settled_below(&self, through: u64, held: u8, now: f64) -> bool {
+        self.lanes
+            .iter()
+            .zip(Signal::ALL)
+            .enumerate()
+            .all(|(l, (lane, signal))| {
+                let queued = self.pipeline.front_seq(signal);
+                let let_off = held & 1 << l != 0 && self.retry_after_holds(l, now);
+                lane.attempts
+                    .iter()
+                    .all(|a| (let_off && a.retry_after(now)) || a.request.first_seq() >= through)
+                    && (let_off
+                        || lane.backoff.is_some_and(|w| w.until > now)
+                        || !matches!(queued, Some(seq) if seq < through))
+            })
     }
 
     /// After an event: each lane's timer slot follows its state, and the flushes whose
@@ -756,8 +785,8 @@ impl Delivery {
     fn check_waiters(&mut self, now: f64) {
         let mut i = 0;
         while i < self.waiters.len() {
-            let (id, through) = self.waiters[i];
-            if self.settled_below(through, now) {
+            let (id, through, held) = self.waiters[i];
+            if self.settled_below(through, held, now) {
                 self.waiters.remove(i);
                 self.actions.push_back(Action::Settle(id));
             } else {
@@ -1310,5 +1339,117 @@ mod tests {
             error,
             "partial success, 1 rejected: rejected for user default:***"
         );
+    }
+
+    // Found by `delivery_props` (seed 3): two unload requests of one lane came back
+    // refused, the older first, and the newer records went in front of the older ones;
+    // a flush then took the queue's front for its oldest record and settled with the
+    // older records still queued, unsent.
+    #[test]
+    fn records_put_back_out_of_order_keep_the_flush_that_covers_them_waiting() {
+        let mut w = World::new(&[("flushInterval", num(60_000.0))]);
+        w.event("older");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        let older = w.take_sent();
+        let f = w.flush();
+        w.event("newer");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        let newer = w.take_sent();
+        w.answer(older[0].id, Outcome::Refused);
+        w.answer(newer[0].id, Outcome::Refused);
+        assert!(!w.settled.contains(&f), "the flush covers the older record");
+        let sent = w.take_sent();
+        assert_eq!(sent.len(), 1, "the flush's record goes out");
+        let body = text(w.d.body(sent[0].id).unwrap());
+        assert!(body.find("older").unwrap() < body.find("newer").unwrap());
+    }
+
+    // Found by `delivery_props` (seed 9): a full batch re-armed its lane's timer for the
+    // lane's backoff end, later than a retry that lane's other (unload) request waited for.
+    #[test]
+    fn a_full_batch_does_not_push_back_a_retry_of_its_lane() {
+        let mut w = World::new(&[
+            ("maxRetries", num(1.0)),
+            ("batchSize", num(2.0)),
+            ("flushInterval", num(0.0)),
+        ]);
+        let unload = |w: &mut World, name: &str| {
+            w.event(name);
+            w.d.page_hidden(w.now, true);
+            w.pump();
+            w.take_sent()[0].id
+        };
+        let (a, b) = (unload(&mut w, "a"), unload(&mut w, "b"));
+        // b runs out of retries and the server asks the lane to wait a minute.
+        w.status(b, 503);
+        assert_eq!(w.wake_until_sent()[0].id, b);
+        let retry_after = Outcome::Status {
+            status: 429,
+            retry_after_ms: Some(60_000.0),
+        };
+        w.answer(b, retry_after);
+        // a waits for its own retry, about a second.
+        w.status(a, 503);
+        let retry = w.d.poll_timeout().unwrap();
+        assert!(retry <= w.now + 1200.0);
+        w.event("c"); // with b's record back in the queue, a full batch
+        assert_eq!(w.d.poll_timeout(), Some(retry), "a's retry stays on time");
+    }
+
+    // Found by `delivery_props` (seed 33): a flush asked for while a retry (not the last)
+    // waited out a Retry-After waited for it too (SPEC §7: it resolves without contacting
+    // that lane). A flush already under way when the Retry-After came still waits.
+    #[test]
+    fn a_flush_resolves_while_a_retry_waits_out_retry_after() {
+        let mut w = World::new(&[("flushInterval", num(0.0))]);
+        w.event("e");
+        let under_way = w.flush();
+        let id = w.take_sent()[0].id;
+        let retry_after = Outcome::Status {
+            status: 429,
+            retry_after_ms: Some(3000.0),
+        };
+        w.answer(id, retry_after);
+        let f = w.flush();
+        assert!(w.take_sent().is_empty(), "Retry-After is in force");
+        assert_eq!(w.settled, vec![f], "and the flush resolves");
+        assert_eq!(w.wake(), 3000.0);
+        let retry = w.take_sent();
+        assert_eq!(retry.len(), 1, "then the lane retries by itself");
+        w.status(retry[0].id, 200);
+        assert_eq!(w.settled, vec![f, under_way]);
+    }
+
+    // Found by `delivery_props` (seed 43): tracking calls that found their lane's batch
+    // full did not arm the interval; when `maxBatchBytes` split that batch, what was left
+    // below `batchSize` waited for nothing.
+    #[test]
+    fn what_a_split_batch_leaves_goes_at_the_next_interval() {
+        let mut w = World::new(&[
+            ("batchSize", num(2.0)),
+            ("maxBatchBytes", num(1024.0)),
+            ("flushInterval", num(5000.0)),
+        ]);
+        let big = |i: u32| format!("{i}{}", "x".repeat(400));
+        w.event(&big(0));
+        w.event(&big(1));
+        assert_eq!(w.wake(), 0.0, "the full batch goes, one record per request");
+        let mut in_flight = w.take_sent();
+        assert_eq!(
+            w.wake(),
+            5000.0,
+            "the interval fires while the lane is busy"
+        );
+        w.event(&big(2));
+        w.event(&big(3));
+        while let Some(t) = in_flight.pop() {
+            w.status(t.id, 200);
+            in_flight.extend(w.take_sent());
+        }
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1);
+        assert!(w.wake() <= 5000.0);
+        assert_eq!(w.take_sent().len(), 1, "the last record goes by itself");
     }
 }

@@ -22,6 +22,8 @@ mod prelude {
 pub mod clickhouse;
 pub mod config;
 pub mod delivery;
+#[cfg(test)]
+mod delivery_props;
 pub mod enablement;
 pub mod encoder;
 pub mod float;

@@ -234,16 +234,29 @@ impl Pipeline {
                     None => (0, record),
                 };
                 if let Some(item) = Item::decode(record) {
+                    if invalid > 0 {
+                        break;
+                    }
                     if written > 0 {
                         body.push(encoder.separator());
                     }
                     encoder.item(&mut body, &item, Key::new(session.salt, seq));
                     if written > 0 && body.len() + encoder.suffix().len() > max_bytes {
+                        if seal.is_some() {
+                            // A sealed block goes whole or not at all: its parts would
+                            // share one deduplication token, and ClickHouse drop all but
+                            // the first.
+                            return None;
+                        }
                         body.truncate(mark);
                         break;
                     }
                     written += 1;
                     scrubbed += u64::from(changed);
+                } else if written > 0 {
+                    // A request holds only valid records (one put back would be counted
+                    // again): the next one drops this record at the front.
+                    break;
                 } else {
                     invalid += 1;
                 }
@@ -547,6 +560,30 @@ mod tests {
         assert_ne!(newer.token, token);
     }
 
+    // Found by `delivery_props` (seed 32): the unload path's smaller byte limit cut a
+    // sealed block in two, and both parts went out under the block's token.
+    #[test]
+    #[cfg(feature = "clickhouse")]
+    fn a_sealed_block_is_never_split() {
+        let config = Config::parse(&mut |n| match n {
+            "projectName" | "version" => Raw::Str("p".into()),
+            "backend" => Raw::Str("clickhouse".into()),
+            _ => Raw::Missing,
+        })
+        .unwrap();
+        let mut p = Pipeline::new(config);
+        p.start(3, Identity::default());
+        for i in 0..3 {
+            event(&mut p, &format!("e{i}"));
+        }
+        let r = next(&mut p, Signal::Traces).unwrap();
+        let (token, size) = (r.token, r.body.len());
+        p.settle(r, Settle::Requeue("timeout".into()));
+        assert!(p.next_request(Signal::Traces, size - 1, false).is_none());
+        let again = next(&mut p, Signal::Traces).unwrap();
+        assert_eq!((again.items, again.token), (3, token));
+    }
+
     #[test]
     fn a_restored_request_comes_back_unchanged() {
         let mut p = pipeline(&[]);
@@ -556,6 +593,25 @@ mod tests {
         assert_eq!(r.items, 1, "a tight limit still takes one item");
         p.restore(r);
         assert_eq!(next(&mut p, Signal::Traces).unwrap().items, 2);
+    }
+
+    // Found by `delivery_props`: a request took the invalid records among its valid
+    // ones, so putting it back counted them again at the next request.
+    #[test]
+    fn an_invalid_record_is_counted_once_however_often_its_neighbours_are_put_back() {
+        let mut p = pipeline(&[]);
+        event(&mut p, "a");
+        p.ingest(Track::Event, b"garbage");
+        event(&mut p, "b");
+        for _ in 0..3 {
+            let r = next(&mut p, Signal::Traces).unwrap();
+            p.restore(r);
+        }
+        let mut items = 0;
+        while let Some(r) = next(&mut p, Signal::Traces) {
+            items += r.items;
+        }
+        assert_eq!((items, p.stats.dropped_invalid), (2, 1));
     }
 
     #[test]

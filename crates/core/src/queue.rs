@@ -6,7 +6,8 @@
 //! across the three rings so "oldest" means the same thing everywhere, and lets a flush
 //! name "everything queued before now" as one number.
 //!
-//! A batch whose retries ran out can go back to the head of its ring *sealed*: the next
+//! Records taken for a request that comes back go back in sequence order. A batch whose
+//! retries ran out goes back *sealed*: the next
 //! request of that signal then carries exactly those records again, never merged with
 //! newer ones, so a backend that deduplicates by batch (ClickHouse's
 //! `insert_deduplication_token`) sees the same block.
@@ -229,12 +230,28 @@ impl Queue {
 
     /// Puts records taken earlier back at the head of their ring, sealed as the block
     /// `seal` when given, then enforces the bound. Returns how many records the bound
-    /// dropped.
+    /// dropped. Two requests of one lane can come back in either order (unload sends
+    /// several), so the records are merged by sequence number: the ring stays oldest
+    /// first, as flushes read it. A sealed block stays whole (a request takes one block,
+    /// or newer records only: no queued record falls inside a block).
     pub fn requeue(&mut self, signal: Signal, taken: Taken, seal: Option<u64>) -> u64 {
         let ring = &mut self.rings[signal as usize];
         if let Some(token) = seal.filter(|_| taken.items > 0) {
+            let first = taken.first_seq();
+            let older = Frames(ring.live())
+                .take_while(|(seq, _)| *seq < first)
+                .count();
+            let mut covered = 0;
+            let index = ring
+                .seals
+                .iter()
+                .take_while(|s| {
+                    covered += s.items;
+                    covered <= older
+                })
+                .count();
             ring.seals.insert(
-                0,
+                index,
                 Seal {
                     items: taken.items,
                     token,
@@ -242,8 +259,24 @@ impl Queue {
             );
         }
         let size = taken.frames.len();
-        let mut data = taken.frames;
-        data.extend_from_slice(ring.live());
+        let mut data = Vec::with_capacity(ring.live().len() + size);
+        let mut back = Frames(&taken.frames).peekable();
+        let mut queued = Frames(ring.live()).peekable();
+        loop {
+            let newer_queued = match (back.peek(), queued.peek()) {
+                (Some(b), Some(q)) => q.0 < b.0,
+                (b, _) => b.is_none(),
+            };
+            let next = if newer_queued {
+                queued.next()
+            } else {
+                back.next()
+            };
+            let Some((seq, record)) = next else { break };
+            data.extend_from_slice(&(record.len() as u32).to_le_bytes());
+            data.extend_from_slice(&seq.to_le_bytes());
+            data.extend_from_slice(record);
+        }
         ring.data = data;
         ring.head = 0;
         ring.items += taken.items;
@@ -322,6 +355,29 @@ mod tests {
         let t = q.take(Signal::Traces, 1);
         assert_eq!(q.requeue(Signal::Traces, t, None), 0);
         assert_eq!(names(&q, Signal::Traces), vec![2, 3, 4, 5]);
+    }
+
+    // Found by `delivery_props`: records put back were prepended, so two requests of one
+    // lane coming back oldest first left the ring out of order.
+    #[test]
+    fn records_put_back_in_any_order_come_out_oldest_first() {
+        let mut q = Queue::new(1 << 20);
+        for i in 0..3u8 {
+            q.push(Signal::Traces, &[i], b"");
+        }
+        let a = q.take(Signal::Traces, 1);
+        let b = q.take(Signal::Traces, 2);
+        q.push(Signal::Traces, &[3], b"");
+        q.requeue(Signal::Traces, a, None);
+        assert_eq!(names(&q, Signal::Traces), vec![0, 3]);
+        // A request that spans b's records, and b, come back in either order.
+        let c = q.take(Signal::Traces, 2);
+        q.push(Signal::Traces, &[4], b"");
+        q.requeue(Signal::Traces, b, None);
+        assert_eq!(names(&q, Signal::Traces), vec![1, 2, 4]);
+        q.requeue(Signal::Traces, c, None);
+        assert_eq!(names(&q, Signal::Traces), vec![0, 1, 2, 3, 4]);
+        assert_eq!(q.front_seq(Signal::Traces), Some(0));
     }
 
     #[test]
