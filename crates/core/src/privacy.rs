@@ -14,9 +14,24 @@ use super::model::{put_container, put_str, Item, Track, Value, TAG_ARRAY, TAG_BO
 use super::model::{TAG_INT, TAG_KVLIST, TAG_STR};
 use super::scrub::{Scrubber, REDACTED};
 
-/// A client's scrubbing: its rules and a scratch string.
+/// How many distinct attribute keys a client remembers the rules' verdict on.
+const KNOWN_KEYS: usize = 64;
+
+/// The rules' verdict on an attribute key.
+#[derive(Clone, Copy)]
+struct Key {
+    /// It names a secret: its value is replaced whole.
+    secret: bool,
+    /// It names a version: its value stays byte-identical.
+    verbatim: bool,
+    /// The key's own text has nothing to scrub.
+    clean: bool,
+}
+
+/// A client's scrubbing: its rules, the keys judged so far, and a scratch string.
 pub struct Privacy {
     rules: Scrubber,
+    known: Vec<(String, Key)>,
     text: String,
     changed: u32,
 }
@@ -43,6 +58,7 @@ impl Privacy {
         let keys: Vec<&str> = normal.iter().map(String::as_str).collect();
         Privacy {
             rules: Scrubber::new(&keys),
+            known: Vec::new(),
             text: String::new(),
             changed: 0,
         }
@@ -100,16 +116,40 @@ impl Privacy {
     ) {
         put_container(out, count as u32, |out| {
             for (k, v) in attrs {
-                self.put_text(out, k);
-                if self.rules.is_secret_key(k) {
+                let key = self.key(k);
+                if key.clean {
+                    put_str(out, k);
+                } else {
+                    self.put_text(out, k);
+                }
+                if key.secret {
                     self.changed += 1;
                     out.push(TAG_STR);
                     put_str(out, REDACTED);
                 } else {
-                    self.put_value(out, &v, Scrubber::is_verbatim_key(k));
+                    self.put_value(out, &v, key.verbatim);
                 }
             }
         });
+    }
+
+    /// What the rules say of attribute key `k`. The key rule scans every position for
+    /// every sensitive word (~3 µs a key), and an app's keys repeat from item to item:
+    /// each clean key is judged once and remembered, up to [`KNOWN_KEYS`] of them.
+    fn key(&mut self, k: &str) -> Key {
+        if let Some((_, key)) = self.known.iter().find(|(known, _)| known == k) {
+            return *key;
+        }
+        self.text.clear();
+        let key = Key {
+            secret: self.rules.is_secret_key(k),
+            verbatim: Scrubber::is_verbatim_key(k),
+            clean: !self.rules.scrub_into(k, &mut self.text),
+        };
+        if key.clean && self.known.len() < KNOWN_KEYS {
+            self.known.push((k.into(), key));
+        }
+        key
     }
 
     /// A value; strings are scrubbed unless `verbatim` (under a `version` key).
@@ -269,6 +309,25 @@ mod tests {
             0,
             "undecodable: left to the encoder"
         );
+    }
+
+    #[test]
+    fn remembered_keys_give_the_same_verdicts_and_past_the_limit_keys_are_still_judged() {
+        let mut p = Privacy::new(&[]);
+        let names: Vec<String> = (0..KNOWN_KEYS + 10).map(|i| format!("field{i}")).collect();
+        let mut kvs: Vec<(&str, V)> = names.iter().map(|n| (n.as_str(), V::S("x"))).collect();
+        kvs.push(("password", V::S("p")));
+        kvs.push(("bob@example.com", V::S("key text")));
+        let rec = record(Track::Event, 1.0, &["e"], &kvs);
+        let first = scrubbed(&mut p, &rec);
+        assert_eq!(p.known.len(), KNOWN_KEYS, "bounded");
+        let second = scrubbed(&mut p, &rec);
+        assert_eq!(first, second, "the same record, the same result");
+        assert_eq!(second.1, 2, "the password's value and the email in a key");
+        let item = Item::decode(&second.0).unwrap();
+        let a = attrs(&item);
+        assert_eq!(a[KNOWN_KEYS + 10].1, "Str(\"[REDACTED]\")");
+        assert_eq!(a[KNOWN_KEYS + 11].0, "[EMAIL]");
     }
 
     #[test]
