@@ -23,8 +23,9 @@ pub enum Raw {
     Str(String),
     /// `null`.
     Null,
-    /// An array: each element's text where it is a string.
-    List(Vec<Option<String>>),
+    /// An array: each element's text, or `""` where it is not a string (rejected like a
+    /// blank string wherever a list of names is read).
+    List(Vec<String>),
     /// Any other object (functions included).
     Object,
     /// Anything else (bigint, symbol, or a getter that threw).
@@ -243,10 +244,7 @@ impl Options<'_> {
         };
         let keys = match keys {
             Raw::Missing => Some(Vec::new()),
-            Raw::List(items) => items
-                .into_iter()
-                .map(|k| k.filter(|s| !s.trim_ascii().is_empty()))
-                .collect(),
+            Raw::List(items) if items.iter().all(|k| !k.trim_ascii().is_empty()) => Some(items),
             _ => None,
         };
         if keys.is_none() {
@@ -606,7 +604,7 @@ mod tests {
             Some(vec![])
         );
         assert_eq!(parse(&[("scrub", Raw::Bool(false))]).unwrap().scrub, None);
-        let keys = Raw::List(vec![Some("employee_no".into()), Some("x".into())]);
+        let keys = Raw::List(vec!["employee_no".into(), "x".into()]);
         let c = parse(&[("scrub", Raw::Object), ("scrub.keys", keys)]).unwrap();
         assert_eq!(c.scrub, Some(vec!["employee_no".into(), "x".into()]));
         assert_eq!(
@@ -619,8 +617,8 @@ mod tests {
             (Raw::Null, Raw::Missing),
             (Raw::List(vec![]), Raw::Missing),
             (Raw::Object, Raw::Str("password".into())),
-            (Raw::Object, Raw::List(vec![None])),
-            (Raw::Object, Raw::List(vec![Some(" ".into())])),
+            (Raw::Object, Raw::List(vec![String::new()])), // a non-string element
+            (Raw::Object, Raw::List(vec![" ".into()])),
         ] {
             let e = err(&[("scrub", scrub), ("scrub.keys", keys)]);
             assert_eq!(
