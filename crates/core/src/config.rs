@@ -234,23 +234,24 @@ impl Options<'_> {
     /// these non-empty strings as sensitive keys too). `scrub.keys` is read only from an
     /// object.
     fn scrub(&mut self) -> Option<Vec<String>> {
-        const ALLOWED: &str =
-            "true, false or { keys: ['a key', ...] } (an array of non-empty strings)";
-        let keys = match (self.get)("scrub") {
+        match (self.get)("scrub") {
             Raw::Missing | Raw::Bool(true) => return Some(Vec::new()),
             Raw::Bool(false) => return None,
-            Raw::Object => (self.get)("scrub.keys"),
-            _ => Raw::Other,
-        };
-        let keys = match keys {
-            Raw::Missing => Some(Vec::new()),
-            Raw::List(items) if items.iter().all(|k| !k.trim_ascii().is_empty()) => Some(items),
-            _ => None,
-        };
-        if keys.is_none() {
-            self.fail(ErrorKind::Type, "scrub", ALLOWED);
+            Raw::Object => match (self.get)("scrub.keys") {
+                Raw::Missing => return Some(Vec::new()),
+                Raw::List(keys) if keys.iter().all(|k| !k.trim_ascii().is_empty()) => {
+                    return Some(keys)
+                }
+                _ => {}
+            },
+            _ => {}
         }
-        Some(keys.unwrap_or_default())
+        self.fail(
+            ErrorKind::Type,
+            "scrub",
+            "true, false or { keys: ['a key', ...] } (an array of non-empty strings)",
+        );
+        Some(Vec::new())
     }
 
     fn boolean(&mut self, name: &'static str, default: bool) -> bool {
