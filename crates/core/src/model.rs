@@ -546,7 +546,7 @@ pub fn start_container(out: &mut Vec<u8>) -> usize {
 }
 
 /// Ends the container started at `at` with `count` entries.
-pub fn end_container(out: &mut Vec<u8>, at: usize, count: u32) {
+pub fn end_container(out: &mut [u8], at: usize, count: u32) {
     let len = (out.len() - at - 8) as u32;
     let mut prefix = [0; 8];
     prefix[..4].copy_from_slice(&count.to_le_bytes());
