@@ -270,12 +270,14 @@ fn raw(v: &JsValue) -> Raw {
     } else if v.is_null() {
         Raw::Null
     } else if js_sys::Array::is_array(v) {
-        Raw::List(
-            v.unchecked_ref::<js_sys::Array>()
-                .iter()
-                .map(|e| e.as_string())
-                .collect(),
-        )
+        // An index loop, not `Array::iter().map().collect()`: the same imports, less
+        // wasm. A non-string element reads as "", which the config rejects like a blank.
+        let array: &js_sys::Array = v.unchecked_ref();
+        let mut list = Vec::new();
+        for i in 0..array.length() {
+            list.push(array.get(i).as_string().unwrap_or_default());
+        }
+        Raw::List(list)
     } else if v.is_object() || v.is_function() {
         Raw::Object
     } else if let Some(b) = v.as_bool() {

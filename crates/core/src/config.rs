@@ -23,8 +23,9 @@ pub enum Raw {
     Str(String),
     /// `null`.
     Null,
-    /// An array: each element's text where it is a string.
-    List(Vec<Option<String>>),
+    /// An array: each element's text, or `""` where it is not a string (rejected like a
+    /// blank string wherever a list of names is read).
+    List(Vec<String>),
     /// Any other object (functions included).
     Object,
     /// Anything else (bigint, symbol, or a getter that threw).
@@ -233,26 +234,24 @@ impl Options<'_> {
     /// these non-empty strings as sensitive keys too). `scrub.keys` is read only from an
     /// object.
     fn scrub(&mut self) -> Option<Vec<String>> {
-        const ALLOWED: &str =
-            "true, false or { keys: ['a key', ...] } (an array of non-empty strings)";
-        let keys = match (self.get)("scrub") {
+        match (self.get)("scrub") {
             Raw::Missing | Raw::Bool(true) => return Some(Vec::new()),
             Raw::Bool(false) => return None,
-            Raw::Object => (self.get)("scrub.keys"),
-            _ => Raw::Other,
-        };
-        let keys = match keys {
-            Raw::Missing => Some(Vec::new()),
-            Raw::List(items) => items
-                .into_iter()
-                .map(|k| k.filter(|s| !s.trim_ascii().is_empty()))
-                .collect(),
-            _ => None,
-        };
-        if keys.is_none() {
-            self.fail(ErrorKind::Type, "scrub", ALLOWED);
+            Raw::Object => match (self.get)("scrub.keys") {
+                Raw::Missing => return Some(Vec::new()),
+                Raw::List(keys) if keys.iter().all(|k| !k.trim_ascii().is_empty()) => {
+                    return Some(keys)
+                }
+                _ => {}
+            },
+            _ => {}
         }
-        Some(keys.unwrap_or_default())
+        self.fail(
+            ErrorKind::Type,
+            "scrub",
+            "true, false or { keys: ['a key', ...] } (an array of non-empty strings)",
+        );
+        Some(Vec::new())
     }
 
     fn boolean(&mut self, name: &'static str, default: bool) -> bool {
@@ -606,7 +605,7 @@ mod tests {
             Some(vec![])
         );
         assert_eq!(parse(&[("scrub", Raw::Bool(false))]).unwrap().scrub, None);
-        let keys = Raw::List(vec![Some("employee_no".into()), Some("x".into())]);
+        let keys = Raw::List(vec!["employee_no".into(), "x".into()]);
         let c = parse(&[("scrub", Raw::Object), ("scrub.keys", keys)]).unwrap();
         assert_eq!(c.scrub, Some(vec!["employee_no".into(), "x".into()]));
         assert_eq!(
@@ -619,8 +618,8 @@ mod tests {
             (Raw::Null, Raw::Missing),
             (Raw::List(vec![]), Raw::Missing),
             (Raw::Object, Raw::Str("password".into())),
-            (Raw::Object, Raw::List(vec![None])),
-            (Raw::Object, Raw::List(vec![Some(" ".into())])),
+            (Raw::Object, Raw::List(vec![String::new()])), // a non-string element
+            (Raw::Object, Raw::List(vec![" ".into()])),
         ] {
             let e = err(&[("scrub", scrub), ("scrub.keys", keys)]);
             assert_eq!(

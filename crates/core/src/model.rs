@@ -536,16 +536,23 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Writes a container of `count` entries that `write` lays out: its count, its byte
-/// length (filled in after), then the entries.
-pub fn put_container(out: &mut Vec<u8>, count: u32, write: impl FnOnce(&mut Vec<u8>)) {
-    out.extend_from_slice(&count.to_le_bytes());
+/// Starts a container: room for its entry count and byte length, which
+/// [`end_container`] fills in once the entries are written (so a writer counts as it
+/// goes instead of walking the entries twice). Returns where the container starts.
+pub fn start_container(out: &mut Vec<u8>) -> usize {
     let at = out.len();
-    out.extend_from_slice(&[0; 4]);
-    write(out);
-    let len = (out.len() - at - 4) as u32;
-    if let Some(slot) = out.get_mut(at..at + 4) {
-        slot.copy_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    at
+}
+
+/// Ends the container started at `at` with `count` entries.
+pub fn end_container(out: &mut [u8], at: usize, count: u32) {
+    let len = (out.len() - at - 8) as u32;
+    let mut prefix = [0; 8];
+    prefix[..4].copy_from_slice(&count.to_le_bytes());
+    prefix[4..].copy_from_slice(&len.to_le_bytes());
+    if let Some(slot) = out.get_mut(at..at + 8) {
+        slot.copy_from_slice(&prefix);
     }
 }
 
@@ -567,7 +574,13 @@ pub mod testing {
         M(Vec<(&'s str, V<'s>)>),
     }
 
-    use super::{put_container as container, put_str as str};
+    use super::{end_container, put_str as str, start_container};
+
+    fn container(out: &mut Vec<u8>, count: u32, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = start_container(out);
+        write(out);
+        end_container(out, at, count);
+    }
 
     fn value(out: &mut Vec<u8>, v: &V) {
         match v {

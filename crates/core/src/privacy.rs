@@ -10,8 +10,8 @@
 
 use crate::prelude::*;
 
-use super::model::{put_container, put_str, Item, Track, Value, TAG_ARRAY, TAG_BOOL, TAG_DOUBLE};
-use super::model::{TAG_INT, TAG_KVLIST, TAG_STR};
+use super::model::{end_container, put_str, start_container, Attrs, Item, Track, Value};
+use super::model::{TAG_ARRAY, TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_KVLIST, TAG_STR};
 use super::scrub::{Scrubber, REDACTED};
 
 /// How many distinct attribute keys a client remembers the rules' verdict on.
@@ -93,7 +93,7 @@ impl Privacy {
                 put_str(out, s);
             }
         }
-        self.put_attrs(out, item.attrs.clone().count(), item.attrs);
+        self.put_attrs(out, item.attrs);
         self.changed
     }
 
@@ -108,29 +108,25 @@ impl Privacy {
         }
     }
 
-    fn put_attrs<'a>(
-        &mut self,
-        out: &mut Vec<u8>,
-        count: usize,
-        attrs: impl Iterator<Item = (&'a str, Value<'a>)>,
-    ) {
-        put_container(out, count as u32, |out| {
-            for (k, v) in attrs {
-                let key = self.key(k);
-                if key.clean {
-                    put_str(out, k);
-                } else {
-                    self.put_text(out, k);
-                }
-                if key.secret {
-                    self.changed += 1;
-                    out.push(TAG_STR);
-                    put_str(out, REDACTED);
-                } else {
-                    self.put_value(out, &v, key.verbatim);
-                }
+    fn put_attrs(&mut self, out: &mut Vec<u8>, attrs: Attrs) {
+        let (at, mut count) = (start_container(out), 0);
+        for (k, v) in attrs {
+            let key = self.key(k);
+            if key.clean {
+                put_str(out, k);
+            } else {
+                self.put_text(out, k);
             }
-        });
+            if key.secret {
+                self.changed += 1;
+                out.push(TAG_STR);
+                put_str(out, REDACTED);
+            } else {
+                self.put_value(out, &v, key.verbatim);
+            }
+            count += 1;
+        }
+        end_container(out, at, count);
     }
 
     /// What the rules say of attribute key `k`. The key rule scans every position for
@@ -174,15 +170,16 @@ impl Privacy {
             Value::Bool(b) => out.extend_from_slice(&[TAG_BOOL, u8::from(*b)]),
             Value::Array(values) => {
                 out.push(TAG_ARRAY);
-                put_container(out, values.clone().count() as u32, |out| {
-                    for v in values.clone() {
-                        self.put_value(out, &v, verbatim);
-                    }
-                });
+                let (at, mut count) = (start_container(out), 0);
+                for v in values.clone() {
+                    self.put_value(out, &v, verbatim);
+                    count += 1;
+                }
+                end_container(out, at, count);
             }
             Value::KvList(attrs) => {
                 out.push(TAG_KVLIST);
-                self.put_attrs(out, attrs.clone().count(), attrs.clone());
+                self.put_attrs(out, attrs.clone());
             }
         }
     }
