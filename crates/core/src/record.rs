@@ -53,6 +53,92 @@ pub enum AttrValue {
     Map(Vec<(String, AttrValue)>),
 }
 
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AttrValue {
+            fn from(v: $t) -> AttrValue {
+                AttrValue::Int(i64::from(v))
+            }
+        }
+    )*};
+}
+from_int!(i8, i16, i32, i64, u8, u16, u32);
+
+macro_rules! from_wide {
+    ($($t:ty),*) => {$(
+        /// Beyond `i64`, a string of the number, as JS sends a `BigInt` that large.
+        impl From<$t> for AttrValue {
+            fn from(v: $t) -> AttrValue {
+                match i64::try_from(v) {
+                    Ok(i) => AttrValue::Int(i),
+                    Err(_) => AttrValue::Str(crate::json::decimal(v as u64)),
+                }
+            }
+        }
+    )*};
+}
+from_wide!(u64, usize);
+
+impl From<isize> for AttrValue {
+    fn from(v: isize) -> AttrValue {
+        AttrValue::Int(v as i64)
+    }
+}
+
+impl From<f64> for AttrValue {
+    fn from(v: f64) -> AttrValue {
+        AttrValue::Double(v)
+    }
+}
+
+impl From<f32> for AttrValue {
+    fn from(v: f32) -> AttrValue {
+        AttrValue::Double(f64::from(v))
+    }
+}
+
+impl From<bool> for AttrValue {
+    fn from(v: bool) -> AttrValue {
+        AttrValue::Bool(v)
+    }
+}
+
+impl From<&str> for AttrValue {
+    fn from(v: &str) -> AttrValue {
+        AttrValue::Str(v.into())
+    }
+}
+
+impl From<String> for AttrValue {
+    fn from(v: String) -> AttrValue {
+        AttrValue::Str(v)
+    }
+}
+
+impl From<&String> for AttrValue {
+    fn from(v: &String) -> AttrValue {
+        AttrValue::Str(v.clone())
+    }
+}
+
+impl<T: Into<AttrValue>> From<Vec<T>> for AttrValue {
+    fn from(v: Vec<T>) -> AttrValue {
+        AttrValue::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<AttrValue>, const N: usize> From<[T; N]> for AttrValue {
+    fn from(v: [T; N]) -> AttrValue {
+        AttrValue::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<AttrValue> + Clone> From<&[T]> for AttrValue {
+    fn from(v: &[T]) -> AttrValue {
+        AttrValue::Array(v.iter().cloned().map(Into::into).collect())
+    }
+}
+
 /// The caller's formatter: the text JS prints for a finite double (see [`js_number`]).
 pub type DoubleText<'f> = &'f dyn Fn(f64) -> String;
 
