@@ -48,6 +48,7 @@ test: setup lint test-rust test-node
 bench: pkg
 	@tools/bench-setup.sh
 	@OURS_ENTRY=$(CURDIR)/pkg/node.js OURS_PKG=$(CURDIR)/pkg node bench/run.mjs
+	@tools/rust-crate-size.sh
 
 # About a minute of mixed traffic with injected faults (SOAK_SECONDS to change it).
 soak: pkg

@@ -7,12 +7,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { startReceiver, items, attrs, eventually } from './support/receiver.mjs';
 import { launchBrowser, openPage, serveStatic } from './support/browser.mjs';
+import { Miniflare } from 'miniflare';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APP = join(ROOT, 'tests/rust-app');
@@ -152,6 +153,62 @@ test('the page going away delivers what is queued', async () => {
   }, ARRIVAL_MS);
   assert.deepEqual(got.spans.map((s) => s.name).sort(), ['queued.0', 'queued.1', 'queued.2']);
   await context.close();
+});
+
+// In a Cloudflare Worker (workerd through miniflare), where there is no window, no
+// storage and no page: the app's wasm as a workers-rs Worker loads it (wasm-bindgen glue,
+// the wasm as a compiled module), tracking per request and flushing under waitUntil.
+const WORKER = `
+import init, * as app from './rust_app.mjs';
+import wasm from './rust_app_bg.wasm';
+let ready;
+export default {
+  async fetch(request, env, ctx) {
+    ready ??= init({ module_or_path: wasm }).then(() => app.start(env.OTLP_ENDPOINT, 60000, 100000, true));
+    const error = await ready;
+    if (error) return new Response(error, { status: 500 });
+    app.track_all(new URL(request.url).searchParams.get('p'));
+    ctx.waitUntil(app.flush());
+    return Response.json(app.status());
+  },
+};
+`;
+
+test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', async (t) => {
+  await rx.reset();
+  const dir = join(ROOT, 'target/rust-app-worker');
+  mkdirSync(dir, { recursive: true });
+  // .mjs: miniflare reads a .js module as CommonJS.
+  copyFileSync(join(OUT, 'rust_app.js'), join(dir, 'rust_app.mjs'));
+  copyFileSync(join(OUT, 'rust_app_bg.wasm'), join(dir, 'rust_app_bg.wasm'));
+  writeFileSync(join(dir, 'worker.mjs'), WORKER);
+  let log = '';
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dir, 'worker.mjs'),
+    modulesRoot: dir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+    bindings: { OTLP_ENDPOINT: rx.url },
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on('data', (d) => (log += d));
+    },
+  });
+  t.after(() => mf.dispose());
+  const res = await mf.dispatchFetch('http://worker.test/?p=w');
+  assert.equal(res.status, 200, `${await res.clone().text()}\n${log}`);
+  const status = await res.json();
+  assert.equal(status[4], 1, 'enabled');
+  const got = await eventually(async () => {
+    const r = await received();
+    return r.spans.length >= 3 && r.metrics.length >= 2 && r.logs.length >= 2 && r;
+  }, ARRIVAL_MS);
+  assert.ok(got.spans.some((s) => s.name === 'w.page.view'));
+  assert.ok(got.logs.some((l) => l.body.stringValue === 'w.tracing event'));
+  const traces = (await rx.validRequests()).find((r) => r.signal === 'traces');
+  const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
+  assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
+  assert.doesNotMatch(log, /panicked|error/i);
 });
 
 // Fixes randomness and clocks for both front doors, and captures what each sends (a

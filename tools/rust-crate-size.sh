@@ -16,3 +16,15 @@ done
 none=$(gzip -9c "$out/no-telemetry/rust_app_bg.wasm" | wc -c)
 one=$(gzip -9c "$out/one-event/rust_app_bg.wasm" | wc -c)
 echo "rust crate: app tracking nothing ${none} B, app tracking one event ${one} B (gzip -9 wasm): the crate adds $((one - none)) B"
+# As app toolchains ship it (trunk and cargo-leptos run wasm-opt): the same two through
+# wasm-opt -Oz, where binaryen is at hand (the npm package's dev dependency).
+opt="$root/node_modules/.bin/wasm-opt"
+if [ -x "$opt" ]; then
+  for variant in no-telemetry one-event; do
+    "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      "$out/$variant/rust_app_bg.wasm" -o "$out/$variant/opt.wasm"
+  done
+  none=$(gzip -9c "$out/no-telemetry/opt.wasm" | wc -c)
+  one=$(gzip -9c "$out/one-event/opt.wasm" | wc -c)
+  echo "rust crate after wasm-opt -Oz: nothing ${none} B, one event ${one} B: the crate adds $((one - none)) B"
+fi

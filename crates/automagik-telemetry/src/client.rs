@@ -19,17 +19,24 @@ use std::task::{Context, Poll, Waker};
 use automagik_telemetry_core::config::Raw;
 use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
 use automagik_telemetry_core::enablement::decide;
+use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::Track;
 use automagik_telemetry_core::page::PageEvent;
-use automagik_telemetry_core::record::{self, js_number, BODY_UNITS, STACK_UNITS, STR_UNITS};
+#[cfg(not(target_arch = "wasm32"))]
+use automagik_telemetry_core::record::js_number;
+use automagik_telemetry_core::record::{self, BODY_UNITS, STACK_UNITS, STR_UNITS};
 use automagik_telemetry_core::status::Status;
 
 use crate::host::{self, PageListeners, Timer, Transport};
 use crate::{Attributes, Config, ConfigError, LogSeverity, MetricType};
 
-/// The text JS prints for a finite double.
+/// The text JS prints for a finite double: on wasm32 JS prints it (no float formatter
+/// in the app's wasm); elsewhere Rust's shortest exponent form, rewritten JS's way.
 pub(crate) fn double_text(v: f64) -> String {
-    js_number(&format!("{v:e}"))
+    #[cfg(target_arch = "wasm32")]
+    return host::number_text(v);
+    #[cfg(not(target_arch = "wasm32"))]
+    return js_number(&format!("{v:e}"));
 }
 
 /// The settling side of a [`Flush`].
@@ -132,7 +139,8 @@ impl Shell {
                 Action::Send(t) => {
                     let body = self.core.body(t.id).unwrap_or_default().to_vec();
                     self.debug(|| {
-                        format!("{} -> {} bytes to {}", t.signal.name(), body.len(), t.url)
+                        let size = json::decimal(body.len() as u64);
+                        [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
                     });
                     let weak = Rc::downgrade(me);
                     let transport = self.transport.get_or_insert_with(|| {
@@ -211,11 +219,15 @@ fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
 fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
     drive(me, |st, now| {
         st.debug(|| {
-            let line = format!(
-                "request {id}: {} {}",
-                reply.outcome.describe(),
-                reply.message
-            );
+            let line = [
+                "request ",
+                &json::decimal(id.into()),
+                ": ",
+                &reply.outcome.describe(),
+                " ",
+                &reply.message,
+            ]
+            .concat();
             st.core.pipeline.redact(line)
         });
         st.core.reply(now, id, reply);
@@ -257,10 +269,13 @@ impl Telemetry {
             pin: None,
         };
         shell.debug(|| {
-            format!(
-                "enabled={enabled} traces={}",
-                shell.core.pipeline.config.traces_endpoint
-            )
+            [
+                "enabled=",
+                if enabled { "true" } else { "false" },
+                " traces=",
+                &shell.core.pipeline.config.traces_endpoint,
+            ]
+            .concat()
         });
         let state = Rc::new(RefCell::new(shell));
         state.borrow_mut().prepare(&state);

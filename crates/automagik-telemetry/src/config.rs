@@ -3,6 +3,7 @@
 use std::fmt;
 
 use automagik_telemetry_core::config::{self as core_config, Raw};
+use automagik_telemetry_core::json;
 
 /// The client's configuration: one builder method per option of the JavaScript
 /// `TelemetryConfig` (SPEC §3), in snake_case, times in integer milliseconds.
@@ -172,7 +173,7 @@ impl Config {
             let received = describe(&self.raw(e.option));
             ConfigError {
                 option: e.option,
-                message: format!("{}, received {received}", e.message),
+                message: [&e.message, ", received ", &received].concat(),
             }
         })
     }
@@ -182,11 +183,13 @@ impl Config {
 fn describe(raw: &Raw) -> String {
     match raw {
         Raw::Missing => "nothing".into(),
-        Raw::Bool(b) => b.to_string(),
-        Raw::Number(n) => n.to_string(),
-        Raw::Str(s) => format!("{s:?}"),
+        Raw::Bool(b) => if *b { "true" } else { "false" }.into(),
+        Raw::Number(n) if n.is_nan() => "NaN".into(),
+        Raw::Number(n) if n.is_infinite() => if *n > 0.0 { "Infinity" } else { "-Infinity" }.into(),
+        Raw::Number(n) => crate::client::double_text(*n),
+        Raw::Str(s) => ["\"", s, "\""].concat(),
         Raw::Null => "null".into(),
-        Raw::List(items) => format!("{} keys", items.len()),
+        Raw::List(items) => [&json::decimal(items.len() as u64), " keys"].concat(),
         Raw::Object | Raw::Other => "a value of another type".into(),
     }
 }

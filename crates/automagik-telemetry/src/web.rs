@@ -44,6 +44,15 @@ fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The text JS's `String(v)` prints for `v`: JS's own, so the bytes match the npm
+/// package's by construction, and the app's wasm carries no float formatter.
+pub fn number_text(v: f64) -> String {
+    js_sys::Number::from(v)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 /// The wall clock in ms.
 pub fn now() -> f64 {
     js_sys::Date::now()
@@ -206,7 +215,7 @@ fn fill_random(buf: &mut [u8]) -> Option<String> {
                 array.copy_to(buf);
                 return None;
             }
-            Err(e) => why = format!("crypto.getRandomValues failed: {}", describe(&e)),
+            Err(e) => why = ["crypto.getRandomValues failed: ", &describe(&e)].concat(),
         }
     }
     for b in buf.iter_mut() {
@@ -276,7 +285,7 @@ impl Timer {
                 self.handle = Some(h);
                 Ok(())
             }
-            Err(e) => Err(format!("setTimeout failed: {}", describe(&e))),
+            Err(e) => Err(["setTimeout failed: ", &describe(&e)].concat()),
         }
     }
 
