@@ -26,9 +26,10 @@ thread_local! {
 /// - an event becomes a log record: its level the severity (`TRACE`..`ERROR` to
 ///   `Trace`..`Error`), its `message` field the body (the event's name when it has
 ///   none), every other field a typed attribute, plus `tracing.target`;
-/// - a span, once closed, becomes a span event named after the span, stamped with the
-///   time it was entered first, with its fields and `duration_ms` (from creation to
-///   close) as attributes.
+/// - a span, once closed, becomes a span named after it (a `track_event`), stamped when
+///   it closed, with its fields and `duration_ms` (from creation to close, in ms) as
+///   attributes: the core's spans carry one timestamp, so the duration travels as an
+///   attribute.
 ///
 /// While the client is disabled the layer does nothing per event: it checks
 /// [`Telemetry::is_enabled`] before it looks at a single field.

@@ -45,7 +45,7 @@ mod layer;
 mod value;
 
 pub use automagik_telemetry_core::record::AttrValue;
-pub use automagik_telemetry_core::status::Status;
+pub use automagik_telemetry_core::status::{Coerced, Dropped, PerSignal, Sent, Status};
 pub use client::{Flush, Telemetry};
 pub use config::{Config, ConfigError};
 #[cfg(feature = "tracing")]
