@@ -259,6 +259,12 @@ test(`the same items, ids and times fixed, make the same request bodies as the n
     c.trackMetric('fixed.count', 3, MetricType.COUNTER);
     c.trackMetric('fixed.gauge', 0.3333333333333333, MetricType.GAUGE);
     c.trackLog('fixed log', LogSeverity.WARN, { user_tier: 'pro' });
+    c.trackEvent('fixed.edges', {
+      long: 'x'.repeat(999) + '😀' + 'y'.repeat(50), imax: 2n ** 63n - 1n, imin: -(2n ** 63n), u64big: 2n ** 64n - 1n,
+      whole: 3.0, nan: NaN, inf: -Infinity, deep: [[[[[[1]]]]]], many: Array.from({ length: 200 }, (_, i) => i), empty: '',
+    });
+    c.trackError({ name: 'SaveError', message: 'could not save the document', stack: 'Caused by: disk full' }, { op: 'save' });
+    c.trackLog('m'.repeat(1500), LogSeverity.FATAL);
     await c.flush();
     return window.sent;
   });
@@ -275,7 +281,13 @@ test(`the same items, ids and times fixed, make the same request bodies as the n
     }
     const raw = Buffer.from(r[url].body);
     const json = JSON.parse((compression ? gunzipSync(raw) : raw).toString());
-    assert.match(JSON.stringify(json), /"fixed[. ]/, `${url}: carries the fixed items`);
+    const text = JSON.stringify(json);
+    assert.match(text, /"fixed[. ]/, `${url}: carries the fixed items`);
+    if (url.endsWith('/v1/traces')) {
+      for (const s of ['fixed.edges', 'SaveError', 'Caused by: disk full', '"intValue":"9223372036854775807"', '18446744073709551615']) {
+        assert.ok(text.includes(s), `${url}: carries ${s}`);
+      }
+    }
     if (process.env.SHOW_BODIES) console.log(url, raw.length, 'bytes', JSON.stringify(json).slice(0, 600));
   }
 });

@@ -189,6 +189,26 @@ mod app {
             LogSeverity::Warn,
             attrs! { "user_tier" => "pro" },
         );
+        // Limits and edges: a string cut inside a surrogate pair, 64-bit integers, a
+        // whole double, non-finite doubles, nesting past the depth limit, 200 elements.
+        let long = ["x".repeat(999), "😀".into(), "y".repeat(50)].concat();
+        let mut deep = AttrValue::Array(vec![AttrValue::Int(1)]);
+        for _ in 0..5 {
+            deep = AttrValue::Array(vec![deep]);
+        }
+        t.track_event(
+            "fixed.edges",
+            attrs! {
+                "long" => long, "imax" => i64::MAX, "imin" => i64::MIN, "u64big" => u64::MAX,
+                "whole" => 3.0, "nan" => f64::NAN, "inf" => f64::NEG_INFINITY, "deep" => deep,
+                "many" => (0..200).collect::<Vec<i32>>(), "empty" => "",
+            },
+        );
+        let err = SaveError {
+            source: std::io::Error::other("disk full"),
+        };
+        t.track_error(&err, attrs! { "op" => "save" });
+        t.track_log(&"m".repeat(1500), LogSeverity::Fatal, attrs! {});
     }
 
     /// Flushes; the promise resolves when the flush settled.
