@@ -43,13 +43,13 @@ pub(crate) fn double_text(v: f64) -> String {
 #[derive(Default)]
 struct Settle {
     done: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
+    waker: Cell<Option<Waker>>,
 }
 
 impl Settle {
     fn settle(&self) {
         self.done.set(true);
-        if let Some(w) = self.waker.borrow_mut().take() {
+        if let Some(w) = self.waker.take() {
             w.wake();
         }
     }
@@ -68,7 +68,7 @@ impl Future for Flush {
         if self.0.done.get() {
             return Poll::Ready(());
         }
-        *self.0.waker.borrow_mut() = Some(cx.waker().clone());
+        self.0.waker.set(Some(cx.waker().clone()));
         Poll::Pending
     }
 }
@@ -278,7 +278,9 @@ impl Telemetry {
             .concat()
         });
         let state = Rc::new(RefCell::new(shell));
-        state.borrow_mut().prepare(&state);
+        if let Ok(mut shell) = state.try_borrow_mut() {
+            shell.prepare(&state);
+        }
         Ok(Telemetry {
             state,
             reentrant: Rc::new(Cell::new(0)),

@@ -49,7 +49,8 @@ fn get(target: &JsValue, key: &str) -> JsValue {
 pub fn number_text(v: f64) -> String {
     js_sys::Number::from(v)
         .to_string_with_radix(10)
-        .map(String::from)
+        .ok()
+        .and_then(|s| JsValue::from(s).as_string())
         .unwrap_or_default()
 }
 
@@ -201,9 +202,15 @@ fn fill_random(buf: &mut [u8]) -> Option<String> {
     )
     .ok()
     .and_then(|f| f.dyn_into::<Function>().ok());
+    // Copied element by element: `copy_to` asserts equal lengths (a panic path).
+    let copy = |buf: &mut [u8]| {
+        for (d, s) in buf.iter_mut().zip(array.to_vec()) {
+            *d = s;
+        }
+    };
     if let Some(fill) = hook {
         if fill.call1(&JsValue::UNDEFINED, &array).is_ok() {
-            array.copy_to(buf);
+            copy(buf);
             return None;
         }
     }
@@ -212,7 +219,7 @@ fn fill_random(buf: &mut [u8]) -> Option<String> {
     if let Ok(f) = get(&crypto, "getRandomValues").dyn_into::<Function>() {
         match f.call1(&crypto, &array) {
             Ok(_) => {
-                array.copy_to(buf);
+                copy(buf);
                 return None;
             }
             Err(e) => why = ["crypto.getRandomValues failed: ", &describe(&e)].concat(),
@@ -237,29 +244,36 @@ fn describe(e: &JsValue) -> String {
 pub fn start_session(environment: String) -> (u64, Identity, Option<String>) {
     let mut random = [0u8; 48];
     let fault = fill_random(&mut random);
-    let part = |i: usize| {
+    // Without slicing: each 16-byte part in turn (user, session, seed).
+    let mut bytes = random.into_iter();
+    let mut part = || {
         let mut b = [0u8; 16];
-        b.copy_from_slice(&random[i..i + 16]);
+        for d in b.iter_mut() {
+            *d = bytes.next().unwrap_or(0);
+        }
         b
     };
+    let [user, session, seed] = [part(), part(), part()];
     let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
-        let id = uuid_v4(part(0));
+        let id = uuid_v4(user);
         storage_set(USER_ID_KEY, Some(&id));
         id
     });
     let [name, version, os, host] = runtime_info();
     let identity = Identity {
         user_id,
-        session_id: uuid_v4(part(16)),
+        session_id: uuid_v4(session),
         runtime_name: name,
         runtime_version: version,
         os_type: os,
         hostname: host,
         environment,
     };
-    let mut seed = [0u8; 8];
-    seed.copy_from_slice(&random[32..40]);
-    (u64::from_le_bytes(seed), identity, fault)
+    let mut low = [0u8; 8];
+    for (d, s) in low.iter_mut().zip(seed) {
+        *d = s;
+    }
+    (u64::from_le_bytes(low), identity, fault)
 }
 
 /// The client's one re-armable timer; its closure is made once and freed on drop.
