@@ -31,10 +31,14 @@ lint:
 	cargo clippy --quiet --package automagik-telemetry-core --no-default-features --all-targets -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown --features clickhouse -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry --target wasm32-unknown-unknown --all-features -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry --target wasm32-unknown-unknown -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --package automagik-telemetry --no-deps --all-features
 
 test-rust:
 	cargo test --quiet --workspace
 	cargo test --quiet --package automagik-telemetry-core --no-default-features --lib
+	cargo test --quiet --package automagik-telemetry --all-features
 
 test-node: pkg pkg-plain
 	node --test --test-concurrency=1 tests/
@@ -44,6 +48,7 @@ test: setup lint test-rust test-node
 bench: pkg
 	@tools/bench-setup.sh
 	@OURS_ENTRY=$(CURDIR)/pkg/node.js OURS_PKG=$(CURDIR)/pkg node bench/run.mjs
+	@tools/rust-crate-size.sh
 
 # About a minute of mixed traffic with injected faults (SOAK_SECONDS to change it).
 soak: pkg

@@ -36,6 +36,7 @@ pub mod page;
 pub mod pipeline;
 pub mod privacy;
 pub mod queue;
+pub mod record;
 pub mod retry;
 pub mod scrub;
 pub mod severity;

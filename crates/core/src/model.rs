@@ -637,7 +637,7 @@ pub mod testing {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::testing::{record, V};
     use super::*;
 
@@ -794,7 +794,7 @@ mod tests {
 
     /// The bodies `js/record.js` wrote for `tools/record-fixtures.mjs`'s cases, in order,
     /// each with the kind code it was written for.
-    fn js_bodies() -> Vec<(u8, &'static [u8])> {
+    pub(crate) fn js_bodies() -> Vec<(u8, &'static [u8])> {
         let raw: &'static [u8] = include_bytes!("fixtures/records.bin");
         let mut out = Vec::new();
         let mut at = 0;
@@ -807,13 +807,13 @@ mod tests {
     }
 
     /// One record as the twin writes it: header, strings, attributes.
-    type Case<'s> = (Track, Vec<&'s str>, Vec<(&'s str, V<'s>)>);
+    pub(crate) type Case<'s> = (Track, Vec<&'s str>, Vec<(&'s str, V<'s>)>);
 
     /// `tools/record-fixtures.mjs`'s cases as the twin writes them: what each of the JS
     /// writer's inputs must lay out as (its strings and attributes after the writer's
     /// own rules: omitted values, strings for what has no tag, copy limits). `long` is
     /// the writer's cut of a 1,200-character string.
-    fn js_cases(long: &str) -> Vec<Case<'_>> {
+    pub(crate) fn js_cases(long: &str) -> Vec<Case<'_>> {
         let metric = |value| Track::Metric {
             kind: MetricKind::Gauge,
             value,

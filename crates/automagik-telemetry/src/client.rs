@@ -1,0 +1,522 @@
+//! [`Telemetry`]: the I/O shell around the delivery core, as `src/client.rs` is for the
+//! npm package. It hands tracking calls to the core as record bodies (written by the
+//! core's [`record`](automagik_telemetry_core::record) writer) and carries out what the
+//! core decides: send this request, arm the timer for then, settle that flush, start the
+//! session. It decides nothing itself.
+//!
+//! A client lives until [`Telemetry::shutdown`] (SPEC §7): while the core has work the
+//! state holds a strong reference to itself, so an app that drops its last clone loses
+//! nothing; the timer, the page listeners and the transport reach it through weak
+//! references. Every entry point takes the state with `try_borrow*`: a re-entrant call
+//! (from a `tracing` event inside the client, say) finds it busy, never broken.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use automagik_telemetry_core::config::Raw;
+use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
+use automagik_telemetry_core::enablement::decide;
+use automagik_telemetry_core::json;
+use automagik_telemetry_core::model::Track;
+use automagik_telemetry_core::page::PageEvent;
+#[cfg(not(target_arch = "wasm32"))]
+use automagik_telemetry_core::record::js_number;
+use automagik_telemetry_core::record::{self, BODY_UNITS, STACK_UNITS, STR_UNITS};
+use automagik_telemetry_core::status::Status;
+
+use crate::host::{self, PageListeners, Timer, Transport};
+use crate::{Attributes, Config, ConfigError, LogSeverity, MetricType};
+
+/// The text JS prints for a finite double: on wasm32 JS prints it (no float formatter
+/// in the app's wasm); elsewhere Rust's shortest exponent form, rewritten JS's way.
+pub(crate) fn double_text(v: f64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    return host::number_text(v);
+    #[cfg(not(target_arch = "wasm32"))]
+    return js_number(&format!("{v:e}"));
+}
+
+/// The settling side of a [`Flush`].
+#[derive(Default)]
+struct Settle {
+    done: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Settle {
+    fn settle(&self) {
+        self.done.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The future [`Telemetry::flush`] and [`Telemetry::shutdown`] return: ready once every
+/// item queued before the call was delivered, dropped, or re-queued after a failure. It
+/// is not `Send` (the client lives on the page's one thread) and always completes.
+#[must_use = "a flush does its work whether awaited or not; await it to know when it is done"]
+pub struct Flush(Rc<Settle>);
+
+impl Future for Flush {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.done.get() {
+            return Poll::Ready(());
+        }
+        self.0.waker.set(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+struct Waiter {
+    id: FlushId,
+    settle: Rc<Settle>,
+}
+
+pub(crate) struct Shell {
+    pub(crate) core: Delivery,
+    environment: String,
+    timer: Option<Timer>,
+    armed: Option<f64>,
+    transport: Option<Transport>,
+    page: Option<PageListeners>,
+    waiters: Vec<Waiter>,
+    pin: Option<Shared>,
+}
+
+type Shared = Rc<RefCell<Shell>>;
+
+impl Shell {
+    fn debug(&self, line: impl FnOnce() -> String) {
+        if self.core.pipeline.config.verbose {
+            host::debug(&line());
+        }
+    }
+
+    fn start_session(&mut self) {
+        if self.core.needs_session() {
+            let (seed, identity, fault) = host::start_session(self.environment.clone());
+            self.core.start_session(seed, identity, fault);
+        }
+    }
+
+    fn prepare(&mut self, me: &Shared) {
+        if let Some(warning) = self.core.page_warning() {
+            host::warn(warning);
+        }
+        let weak = Rc::downgrade(me);
+        self.page = PageListeners::listen(move |event| {
+            if let Some(me) = weak.upgrade() {
+                drive(&me, |st, now| match event {
+                    PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
+                    PageEvent::Shown => st.core.page_shown(now),
+                });
+            }
+        });
+        let weak = Rc::downgrade(me);
+        self.timer = Some(Timer::new(move || {
+            if let Some(me) = weak.upgrade() {
+                drive(&me, |st, now| {
+                    if let Some(t) = st.timer.as_mut() {
+                        t.fired();
+                    }
+                    st.armed = None;
+                    st.core.handle_timeout(now);
+                });
+            }
+        }));
+    }
+
+    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Rc<Settle>> {
+        let mut settled = Vec::new();
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::Send(t) => {
+                    let body = self.core.body(t.id).unwrap_or_default().to_vec();
+                    self.debug(|| {
+                        let size = json::decimal(body.len() as u64);
+                        [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
+                    });
+                    let weak = Rc::downgrade(me);
+                    let transport = self.transport.get_or_insert_with(|| {
+                        Transport::new(move |id, reply| {
+                            if let Some(me) = weak.upgrade() {
+                                on_reply(&me, id, reply);
+                            }
+                        })
+                    });
+                    transport.send(&t, body);
+                }
+                Action::Settle(id) => {
+                    if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
+                        settled.push(self.waiters.swap_remove(i).settle);
+                    }
+                }
+            }
+        }
+        self.rearm(now);
+        if self.core.is_shut() && !self.core.has_work() {
+            self.page = None;
+        }
+        settled
+    }
+
+    fn rearm(&mut self, now: f64) {
+        let want = self.core.poll_timeout();
+        if want == self.armed {
+            return;
+        }
+        self.armed = want;
+        let Some(at) = want else {
+            if let Some(t) = self.timer.as_mut() {
+                t.disarm();
+            }
+            return;
+        };
+        let Some(timer) = self.timer.as_mut() else {
+            return;
+        };
+        let armed = timer.arm(at - now);
+        if armed.is_err() {
+            self.armed = None;
+        }
+        self.core.timer_armed(armed);
+    }
+}
+
+fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
+    let Ok(mut st) = me.try_borrow_mut() else {
+        return false;
+    };
+    let t = host::now();
+    st.start_session();
+    f(&mut st, t);
+    finish(me, st, t);
+    true
+}
+
+fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
+    st.core.tick(now);
+    let settled = st.carry_out(me, now);
+    let unpinned = if st.core.has_work() {
+        st.pin.get_or_insert_with(|| Rc::clone(me));
+        None
+    } else {
+        st.pin.take()
+    };
+    drop(st);
+    drop(unpinned);
+    for s in settled {
+        s.settle();
+    }
+}
+
+fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
+    drive(me, |st, now| {
+        st.debug(|| {
+            let line = [
+                "request ",
+                &json::decimal(id.into()),
+                ": ",
+                &reply.outcome.describe(),
+                " ",
+                &reply.message,
+            ]
+            .concat();
+            st.core.pipeline.redact(line)
+        });
+        st.core.reply(now, id, reply);
+    });
+}
+
+/// A privacy-first telemetry client. Cheap to clone: every clone is the same client.
+///
+/// Tracking methods never panic and never block: they lay the item out, queue it and
+/// return; delivery happens on the page's event loop. Items of a disabled client (SPEC
+/// §6: opted out, Do Not Track / Global Privacy Control, CI, `enabled(false)`) are not
+/// collected at all.
+#[derive(Clone)]
+pub struct Telemetry {
+    state: Shared,
+    reentrant: Rc<Cell<u64>>,
+}
+
+impl Telemetry {
+    /// Validates `config` (the error names the bad option) and decides whether telemetry
+    /// is on. Starts no timer and generates no ids yet: the first tracking call does.
+    pub fn new(config: Config) -> Result<Telemetry, ConfigError> {
+        let parsed = config.parse()?;
+        let enabled = decide(&host::enablement_facts(&config, parsed.enabled));
+        let environment = config
+            .env_var("ENVIRONMENT")
+            .or_else(|| config.env_var("NODE_ENV"))
+            .unwrap_or_default()
+            .to_string();
+        let core = Delivery::new(parsed).with_host(enabled, host::runtime_name());
+        let shell = Shell {
+            core,
+            environment,
+            timer: None,
+            armed: None,
+            transport: None,
+            page: None,
+            waiters: Vec::new(),
+            pin: None,
+        };
+        shell.debug(|| {
+            [
+                "enabled=",
+                if enabled { "true" } else { "false" },
+                " traces=",
+                &shell.core.pipeline.config.traces_endpoint,
+            ]
+            .concat()
+        });
+        let state = Rc::new(RefCell::new(shell));
+        if let Ok(mut shell) = state.try_borrow_mut() {
+            shell.prepare(&state);
+        }
+        Ok(Telemetry {
+            state,
+            reentrant: Rc::new(Cell::new(0)),
+        })
+    }
+
+    fn track(
+        &self,
+        strings: &[(&str, usize)],
+        attrs: &Attributes,
+        describe: impl FnOnce(&mut Delivery) -> Option<Track>,
+    ) {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            self.reentrant.set(self.reentrant.get() + 1);
+            return;
+        };
+        if !st.core.is_enabled() {
+            return;
+        }
+        st.core.reentrant(self.reentrant.take());
+        let now = host::record_time();
+        let valid = strings.first().is_some_and(|(s, _)| !s.is_empty());
+        match describe(&mut st.core).filter(|_| valid) {
+            Some(track) => {
+                let body = record::body(now, strings, attrs, &double_text);
+                st.core.track(now, track, &body);
+            }
+            None => st.core.invalid(),
+        }
+        finish(&self.state, st, now);
+    }
+
+    /// Tracks an event (an OTLP span named `name`).
+    pub fn track_event(&self, name: &str, attributes: Attributes) {
+        self.track(&[(name, STR_UNITS)], &attributes, |_| Some(Track::Event));
+    }
+
+    /// Tracks a metric data point. A value that is not finite is not a valid item (it is
+    /// counted in `status().dropped.invalid`).
+    pub fn track_metric(
+        &self,
+        name: &str,
+        value: f64,
+        metric_type: MetricType,
+        attributes: Attributes,
+    ) {
+        let text = if value.is_finite() {
+            double_text(value)
+        } else {
+            String::new()
+        };
+        self.track(
+            &[(name, STR_UNITS), (&text, STR_UNITS)],
+            &attributes,
+            |core| core.metric(&Raw::Number(value), &Raw::Str(metric_type.as_str().into())),
+        );
+    }
+
+    /// Tracks a log record with `message` as its body.
+    pub fn track_log(&self, message: &str, severity: LogSeverity, attributes: Attributes) {
+        self.track(&[(message, BODY_UNITS)], &attributes, |core| {
+            Some(core.log(&Raw::Number(f64::from(severity.number()))))
+        });
+    }
+
+    /// Tracks any error as an error span (`automagik.error`) with its exception
+    /// attributes: type (the error type's name), message (its `Display`), and as the
+    /// "stack" its chain of sources, one `Caused by:` line each.
+    pub fn track_error<E: std::error::Error + ?Sized>(&self, error: &E, context: Attributes) {
+        let type_name = error_type::<E>();
+        let message = error.to_string();
+        let mut stack = String::new();
+        let mut source = error.source();
+        while let Some(s) = source {
+            if !stack.is_empty() {
+                stack.push('\n');
+            }
+            stack.push_str("Caused by: ");
+            stack.push_str(&s.to_string());
+            source = s.source();
+        }
+        let message = if message.is_empty() {
+            type_name
+        } else {
+            &message
+        };
+        self.track(
+            &[
+                (type_name, STR_UNITS),
+                (message, STR_UNITS),
+                (&stack, STACK_UNITS),
+            ],
+            &context,
+            |_| Some(Track::Error),
+        );
+    }
+
+    fn flush_with(&self, start: impl FnOnce(&mut Delivery, f64) -> FlushId) -> Flush {
+        let mut out = None;
+        drive(&self.state, |st, now| {
+            let id = start(&mut st.core, now);
+            let settle = match st.waiters.iter().find(|w| w.id == id) {
+                Some(w) => Rc::clone(&w.settle),
+                None => {
+                    let settle = Rc::new(Settle::default());
+                    st.waiters.push(Waiter {
+                        id,
+                        settle: Rc::clone(&settle),
+                    });
+                    settle
+                }
+            };
+            out = Some(Flush(settle));
+        });
+        out.unwrap_or_else(|| {
+            let s = Settle::default();
+            s.done.set(true);
+            Flush(Rc::new(s))
+        })
+    }
+
+    /// Sends everything queued now. The future completes when each of those items was
+    /// delivered, dropped, or re-queued after a failure; items tracked meanwhile wait for
+    /// the next flush, so it always completes. In a Worker, hand it to `ctx.wait_until`.
+    pub fn flush(&self) -> Flush {
+        self.flush_with(|core, now| core.flush(now))
+    }
+
+    /// Flushes one last time, then stops the timer and removes the page listeners.
+    /// Tracking calls after it are ignored (counted in `dropped.after_shutdown`).
+    pub fn shutdown(&self) -> Flush {
+        self.flush_with(|core, now| core.shutdown(now))
+    }
+
+    /// Turns collection on: the user's explicit consent (clears a persisted opt-out).
+    pub fn enable(&self) {
+        host::persist_opt_out(false);
+        drive(&self.state, |st, _| st.core.set_enabled(true));
+    }
+
+    /// Stops collecting at once and persists the opt-out; the returned flush completes
+    /// once the items queued before the call are sent.
+    pub fn disable(&self) -> Flush {
+        host::persist_opt_out(true);
+        drive(&self.state, |st, _| st.core.set_enabled(false));
+        self.flush()
+    }
+
+    /// Whether tracking calls are collected.
+    pub fn is_enabled(&self) -> bool {
+        self.state.try_borrow().is_ok_and(|st| st.core.is_enabled())
+    }
+
+    /// A snapshot of configuration, queue and delivery counters (never a secret): the
+    /// fields of the npm package's `getStatus()`, in snake_case. A default (empty)
+    /// status while the client is busy (a call from inside it).
+    pub fn status(&self) -> Status {
+        let Ok(mut st) = self.state.try_borrow_mut() else {
+            return Status::default();
+        };
+        st.start_session();
+        st.core.reentrant(self.reentrant.take());
+        st.core.status()
+    }
+}
+
+/// The last path segment of `E`'s type name, generics left out (`dyn Error` and the
+/// like read as `Error`).
+fn error_type<E: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    if full.starts_with("dyn ") || full.starts_with('&') {
+        return "Error";
+    }
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::")
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("Error")
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::attrs;
+
+    #[test]
+    fn error_types_read_as_their_names() {
+        assert_eq!(error_type::<std::io::Error>(), "Error");
+        assert_eq!(error_type::<std::num::ParseIntError>(), "ParseIntError");
+        assert_eq!(error_type::<dyn std::error::Error>(), "Error");
+        assert_eq!(error_type::<crate::ConfigError>(), "ConfigError");
+    }
+
+    #[test]
+    fn clones_are_one_client_and_tracking_queues_items() {
+        let t = Telemetry::new(Config::new("p", "v").enabled(true)).unwrap();
+        let u = t.clone();
+        t.track_event("a", attrs! { "k" => 1 });
+        u.track_metric("m", 2.5, MetricType::Counter, attrs! {});
+        u.track_log("hello", LogSeverity::Warn, attrs! {});
+        let e: Box<dyn std::error::Error> = "bad".parse::<i32>().unwrap_err().into();
+        t.track_error(&*e, attrs! { "op" => "save" });
+        assert_eq!(t.status().queue_size, 4);
+        assert!(u.is_enabled());
+    }
+
+    #[test]
+    fn invalid_items_are_counted_never_panic() {
+        let t = Telemetry::new(Config::new("p", "v").enabled(true)).unwrap();
+        t.track_event("", attrs! {});
+        t.track_metric("m", f64::NAN, MetricType::Gauge, attrs! {});
+        t.track_log("", LogSeverity::Info, attrs! {});
+        let s = t.status();
+        assert_eq!(s.queue_size, 0);
+        assert_eq!(s.dropped.invalid, 3);
+    }
+
+    #[test]
+    fn a_disabled_client_collects_nothing() {
+        let t = Telemetry::new(Config::new("p", "v").enabled(false)).unwrap();
+        assert!(!t.is_enabled());
+        t.track_event("a", attrs! {});
+        assert_eq!(t.status().queue_size, 0);
+        t.enable();
+        t.track_event("a", attrs! {});
+        assert_eq!(t.status().queue_size, 1);
+    }
+
+    #[test]
+    fn flushing_sends_the_queue_through_the_host() {
+        let t = Telemetry::new(Config::new("p", "v").enabled(true)).unwrap();
+        t.track_event("a", attrs! {});
+        let _flush = t.flush();
+        let sent = host::take_sent();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].0.url.ends_with("/v1/traces"));
+        assert_eq!(t.status().in_flight, 1);
+    }
+}

@@ -1,0 +1,294 @@
+// The Rust crate (issue 16, SPEC §9) in a real browser: tests/rust-app, a tiny wasm32 app
+// with its own global allocator, tracks through `automagik-telemetry` in headless
+// Chromium against the strict OTLP receiver. Events, metrics, logs and an error arrive
+// valid with typed attributes; the `tracing` layer's log and span arrive; the page going
+// away delivers what is queued; and, with ids and clocks fixed, the crate sends the same
+// request bodies as the npm package for the same items.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { startReceiver, items, attrs, eventually } from './support/receiver.mjs';
+import { launchBrowser, openPage, serveStatic } from './support/browser.mjs';
+import { Miniflare } from 'miniflare';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const APP = join(ROOT, 'tests/rust-app');
+const OUT = join(APP, 'out');
+const WASM = join(ROOT, 'target/wasm32-unknown-unknown/release/rust_app.wasm');
+const BUILD_MS = 20 * 60 * 1000; // a cold build of the app and its dependencies, on two busy cores
+const ARRIVAL_MS = 20000;
+
+/** The newest modification time under `path` (files and directories, recursively). */
+function newest(path) {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return readdirSync(path).reduce((m, f) => Math.max(m, newest(join(path, f))), s.mtimeMs);
+}
+
+/** Builds the app (cargo, then the wasm-bindgen CLI) when it is missing or stale. */
+function ensureApp() {
+  const sources = ['crates/automagik-telemetry', 'crates/core/src', 'crates/core/Cargo.toml', 'tests/rust-app/src', 'tests/rust-app/Cargo.toml'];
+  const built = join(OUT, 'rust_app_bg.wasm');
+  const fresh = existsSync(built) && sources.every((s) => newest(join(ROOT, s)) <= statSync(built).mtimeMs);
+  if (fresh) return;
+  const run = (cmd, args, env = {}) => {
+    const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: BUILD_MS, env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stderr}${r.error ?? ''}`);
+  };
+  // The workspace's target directory: the app shares its compiled dependencies.
+  run('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(APP, 'Cargo.toml')], {
+    CARGO_TARGET_DIR: join(ROOT, 'target'),
+  });
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', OUT, WASM]);
+}
+
+let rx, browser, site;
+
+before(async () => {
+  ensureApp();
+  rx = await startReceiver();
+  browser = await launchBrowser();
+  site = await serveStatic({ mounts: { '/': APP, '/npm/': join(ROOT, 'pkg') }, proxy: { '/collector/': rx.url } });
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await rx?.close();
+});
+
+async function openApp(options) {
+  const opened = await openPage(browser, options);
+  await opened.page.goto(`${site.url}/`);
+  await opened.page.waitForFunction(() => window.app);
+  return opened;
+}
+
+/** Everything received so far, each request checked against the OTLP schema. */
+async function received() {
+  const all = await rx.validRequests();
+  const of = (signal) => all.filter((r) => r.signal === signal).flatMap(items);
+  return { spans: of('traces'), metrics: of('metrics'), logs: of('logs') };
+}
+
+test('events, metrics, logs and an error arrive valid with typed attributes; tracing too', async () => {
+  await rx.reset();
+  const { page, errors, context } = await openApp();
+  assert.equal(await page.evaluate(() => window.app.start(location.origin + '/collector', 60000, 100000, true)), '');
+  await page.evaluate(async () => {
+    window.app.track_all('a');
+    await window.app.flush();
+  });
+  const got = await eventually(async () => {
+    const r = await received();
+    return r.spans.length >= 3 && r.metrics.length >= 2 && r.logs.length >= 2 && r;
+  }, ARRIVAL_MS);
+  const span = (name) => got.spans.find((s) => s.name === name);
+
+  const view = attrs(span('a.page.view').attributes);
+  assert.deepEqual(view.path, { stringValue: '/home' });
+  assert.equal(Number(view.status.intValue), 200);
+  assert.deepEqual(view.ms, { doubleValue: 12.5 });
+  assert.deepEqual(view.ok, { boolValue: true });
+  assert.deepEqual(view.tags.arrayValue.values, [{ stringValue: 'a' }, { stringValue: 'b' }]);
+  assert.deepEqual(view.nums.arrayValue.values.map((v) => Number(v.intValue)), [1, 2, 3]);
+  assert.deepEqual(attrs(view.nested.kvlistValue.values), { k: { stringValue: 'v' } });
+
+  const error = attrs(span('automagik.error').attributes);
+  assert.equal(error['exception.type'].stringValue, 'SaveError');
+  assert.equal(error['exception.message'].stringValue, 'could not save the document');
+  assert.equal(error['exception.stacktrace'].stringValue, 'Caused by: disk full');
+  assert.deepEqual(error.op, { stringValue: 'save' });
+  assert.equal(span('automagik.error').status.code, 2);
+
+  const render = got.metrics.find((m) => m.name === 'a.render_ms');
+  assert.ok(render.histogram, 'a histogram');
+  assert.equal(render.histogram.dataPoints[0].sum, 12.5);
+  const clicks = got.metrics.find((m) => m.name === 'a.clicks');
+  assert.ok(clicks.sum?.isMonotonic, 'a monotonic sum');
+
+  const log = got.logs.find((l) => l.body.stringValue === 'a.settings opened');
+  assert.equal(log.severityNumber, 13);
+  assert.deepEqual(attrs(log.attributes).user_tier, { stringValue: 'pro' });
+
+  // The tracing layer: an event as a log (level -> severity, fields -> attributes) ...
+  const traced = got.logs.find((l) => l.body.stringValue === 'a.tracing event');
+  assert.ok(traced, 'the tracing event arrived as a log');
+  assert.equal(traced.severityNumber, 9);
+  const ta = attrs(traced.attributes);
+  assert.deepEqual(ta.route, { stringValue: '/home' });
+  assert.equal(Number(ta.count.intValue), 2);
+  assert.deepEqual(ta.ratio, { doubleValue: 0.25 });
+  assert.deepEqual(ta['tracing.target'], { stringValue: 'rust_app::app' });
+  // ... and a closed span as a span with its fields and duration.
+  const ts = attrs(span('rust_app.tracing_span').attributes);
+  assert.deepEqual(ts.doc, { stringValue: 'a.txt' });
+  assert.equal(Number(ts.bytes.intValue), 1024);
+  assert.ok('duration_ms' in ts, 'the span carries its duration');
+
+  const status = await page.evaluate(() => window.app.status());
+  assert.equal(status[3], 0, 'nothing in flight after the flush');
+  assert.ok((await page.evaluate(() => window.app.allocations())) > 0, "the app's own allocator serves the crate");
+  assert.match(await page.evaluate(() => window.app.bad_config()), /timeout.*milliseconds/s);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the page going away delivers what is queued', async () => {
+  await rx.reset();
+  const { page, context } = await openApp();
+  await page.evaluate(() => {
+    window.app.start(location.origin + '/collector', 60000, 100000, true);
+    window.app.track_events('queued', 3);
+  });
+  assert.equal((await page.evaluate(() => window.app.status()))[1], 0, 'nothing sent before the page goes');
+  await page.click('#away');
+  const got = await eventually(async () => {
+    const r = await received();
+    return r.spans.length >= 3 && r;
+  }, ARRIVAL_MS);
+  assert.deepEqual(got.spans.map((s) => s.name).sort(), ['queued.0', 'queued.1', 'queued.2']);
+  await context.close();
+});
+
+// In a Cloudflare Worker (workerd through miniflare), where there is no window, no
+// storage and no page: the app's wasm as a workers-rs Worker loads it (wasm-bindgen glue,
+// the wasm as a compiled module), tracking per request and flushing under waitUntil.
+const WORKER = `
+import init, * as app from './rust_app.mjs';
+import wasm from './rust_app_bg.wasm';
+let ready;
+export default {
+  async fetch(request, env, ctx) {
+    ready ??= init({ module_or_path: wasm }).then(() => app.start(env.OTLP_ENDPOINT, 60000, 100000, true));
+    const error = await ready;
+    if (error) return new Response(error, { status: 500 });
+    app.track_all(new URL(request.url).searchParams.get('p'));
+    ctx.waitUntil(app.flush());
+    return Response.json(app.status());
+  },
+};
+`;
+
+test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', async (t) => {
+  await rx.reset();
+  const dir = join(ROOT, 'target/rust-app-worker');
+  mkdirSync(dir, { recursive: true });
+  // .mjs: miniflare reads a .js module as CommonJS.
+  copyFileSync(join(OUT, 'rust_app.js'), join(dir, 'rust_app.mjs'));
+  copyFileSync(join(OUT, 'rust_app_bg.wasm'), join(dir, 'rust_app_bg.wasm'));
+  writeFileSync(join(dir, 'worker.mjs'), WORKER);
+  let log = '';
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dir, 'worker.mjs'),
+    modulesRoot: dir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+    bindings: { OTLP_ENDPOINT: rx.url },
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on('data', (d) => (log += d));
+    },
+  });
+  t.after(() => mf.dispose());
+  const res = await mf.dispatchFetch('http://worker.test/?p=w');
+  assert.equal(res.status, 200, `${await res.clone().text()}\n${log}`);
+  const status = await res.json();
+  assert.equal(status[4], 1, 'enabled');
+  const got = await eventually(async () => {
+    const r = await received();
+    return r.spans.length >= 3 && r.metrics.length >= 2 && r.logs.length >= 2 && r;
+  }, ARRIVAL_MS);
+  assert.ok(got.spans.some((s) => s.name === 'w.page.view'));
+  assert.ok(got.logs.some((l) => l.body.stringValue === 'w.tracing event'));
+  const traces = (await rx.validRequests()).find((r) => r.signal === 'traces');
+  const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
+  assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
+  assert.doesNotMatch(log, /panicked|error/i);
+});
+
+// Fixes randomness and clocks for both front doors, and captures what each sends (a
+// stubbed fetch answering 200): the npm package reads the same hooks (js/host.js,
+// js/record.js) as the crate (src/web.rs).
+function fixHost() {
+  globalThis[Symbol.for('automagik-telemetry.randomFill')] = (buf) => {
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 37 + 11) & 0xff;
+  };
+  Date.now = () => 1700000000123;
+  performance.now = () => 0;
+  window.sent = [];
+  const real = window.fetch;
+  window.fetch = async (url, init) => {
+    if (!String(url).startsWith('https://collector.example/')) return real(url, init);
+    const body = new Uint8Array(await new Response(init.body).arrayBuffer());
+    window.sent.push({ url: String(url), headers: Object.fromEntries(new Headers(init.headers)), body: Array.from(body) });
+    return new Response('{}', { status: 200 });
+  };
+}
+
+for (const compression of [true, false]) {
+test(`the same items, ids and times fixed, make the same request bodies as the npm package (${compression ? 'gzip' : 'plain'})`, async (t) => {
+  if (!existsSync(join(ROOT, 'pkg/browser.js'))) return t.skip('pkg/ not built (make pkg/package.json)');
+  const endpoint = 'https://collector.example';
+  const capture = async (run) => {
+    const { page, context } = await openApp();
+    // After load: a frozen clock would stall the page's own loading and polling.
+    await page.evaluate(fixHost);
+    const sent = await page.evaluate(run, { endpoint, compression });
+    await context.close();
+    return sent;
+  };
+  const rust = await capture(async ({ endpoint, compression }) => {
+    window.app.start(endpoint, 60000, 100000, compression);
+    window.app.track_fixed();
+    await window.app.flush();
+    return window.sent;
+  });
+  const npm = await capture(async ({ endpoint, compression }) => {
+    const { AutomagikTelemetry, MetricType, LogSeverity } = await import('/npm/browser.js');
+    const c = new AutomagikTelemetry({ projectName: 'rust-app', version: '1.0.0', endpoint, enabled: true, flushInterval: 60000, batchSize: 100000, retryBackoffBase: 20, compressionEnabled: compression });
+    c.trackEvent('fixed.event', {
+      path: '/home', status: 200, ms: 12.5, ok: true, ratio: 0.1, tiny: 1e-7, huge: 1.5e300, neg: -3, tags: ['a', 'b'],
+      nested: { k: 'v' }, unicode: 'héllo 😀', email: 'someone@example.com',
+    });
+    c.trackMetric('fixed.render_ms', 12.5, MetricType.HISTOGRAM, { route: '/home' });
+    c.trackMetric('fixed.count', 3, MetricType.COUNTER);
+    c.trackMetric('fixed.gauge', 0.3333333333333333, MetricType.GAUGE);
+    c.trackLog('fixed log', LogSeverity.WARN, { user_tier: 'pro' });
+    c.trackEvent('fixed.edges', {
+      long: 'x'.repeat(999) + '😀' + 'y'.repeat(50), imax: 2n ** 63n - 1n, imin: -(2n ** 63n), u64big: 2n ** 64n - 1n,
+      whole: 3.0, nan: NaN, inf: -Infinity, deep: [[[[[[1]]]]]], many: Array.from({ length: 200 }, (_, i) => i), empty: '',
+    });
+    c.trackError({ name: 'SaveError', message: 'could not save the document', stack: 'Caused by: disk full' }, { op: 'save' });
+    c.trackLog('m'.repeat(1500), LogSeverity.FATAL);
+    await c.flush();
+    return window.sent;
+  });
+  const byUrl = (list) => Object.fromEntries(list.map((r) => [r.url, r]));
+  const [r, n] = [byUrl(rust), byUrl(npm)];
+  assert.deepEqual(Object.keys(r).sort(), Object.keys(n).sort(), 'the same requests');
+  assert.equal(Object.keys(r).length, 3, 'traces, metrics and logs');
+  for (const url of Object.keys(r)) {
+    assert.deepEqual(r[url].headers, n[url].headers, `${url}: headers`);
+    if (Buffer.compare(Buffer.from(r[url].body), Buffer.from(n[url].body)) !== 0) {
+      // The readable difference first (the bodies are JSON unless gzipped).
+      assert.equal(Buffer.from(r[url].body).toString(), Buffer.from(n[url].body).toString(), `${url}: body`);
+      assert.fail(`${url}: bodies differ`);
+    }
+    const raw = Buffer.from(r[url].body);
+    const json = JSON.parse((compression ? gunzipSync(raw) : raw).toString());
+    const text = JSON.stringify(json);
+    assert.match(text, /"fixed[. ]/, `${url}: carries the fixed items`);
+    if (url.endsWith('/v1/traces')) {
+      for (const s of ['fixed.edges', 'SaveError', 'Caused by: disk full', '"intValue":"9223372036854775807"', '18446744073709551615']) {
+        assert.ok(text.includes(s), `${url}: carries ${s}`);
+      }
+    }
+    if (process.env.SHOW_BODIES) console.log(url, raw.length, 'bytes', JSON.stringify(json).slice(0, 600));
+  }
+});
+}
