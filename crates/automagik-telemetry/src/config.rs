@@ -124,7 +124,7 @@ impl Config {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let keys = keys.into_iter().map(|k| Some(k.into())).collect();
+        let keys = keys.into_iter().map(|k| k.into()).collect();
         self.set("scrub", Raw::Object)
             .set("scrub.keys", Raw::List(keys))
     }

@@ -22,8 +22,8 @@ use crate::prelude::*;
 
 use super::float;
 use super::model::{
-    put_container, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STACK_BYTES, MAX_STRING_CHARS,
-    TAG_ARRAY, TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_KVLIST, TAG_STR,
+    end_container, start_container, MAX_ATTRIBUTES, MAX_BODY_CHARS, MAX_DEPTH, MAX_STACK_BYTES,
+    MAX_STRING_CHARS, TAG_ARRAY, TAG_BOOL, TAG_DOUBLE, TAG_INT, TAG_KVLIST, TAG_STR,
 };
 
 /// UTF-16 units of a name, key or string value the JS writer copies.
@@ -227,23 +227,14 @@ impl Writer<'_> {
                     return false;
                 }
                 self.out.push(TAG_ARRAY);
-                let count_at = self.out.len();
+                let at = start_container(&mut self.out);
                 let mut count = 0u32;
-                let mut out = core::mem::take(&mut self.out);
-                put_container(&mut out, 0, |o| {
-                    let mut inner = Writer {
-                        out: core::mem::take(o),
-                        double: self.double,
-                    };
-                    for item in items.iter().take(MAX_ATTRIBUTES) {
-                        if inner.value(item, depth + 1) {
-                            count += 1;
-                        }
+                for item in items.iter().take(MAX_ATTRIBUTES) {
+                    if self.value(item, depth + 1) {
+                        count += 1;
                     }
-                    *o = inner.out;
-                });
-                out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
-                self.out = out;
+                }
+                end_container(&mut self.out, at, count);
             }
             AttrValue::Map(kvs) => {
                 if depth >= MAX_DEPTH {
@@ -258,30 +249,21 @@ impl Writer<'_> {
 
     /// Writes `u32 count, u32 len, (key, value)*`, stopping at [`MAX_ATTRIBUTES`] written.
     fn entries<'a>(&mut self, kvs: impl Iterator<Item = (&'a str, &'a AttrValue)>, depth: usize) {
-        let count_at = self.out.len();
+        let at = start_container(&mut self.out);
         let mut count = 0u32;
-        let mut out = core::mem::take(&mut self.out);
-        put_container(&mut out, 0, |o| {
-            let mut inner = Writer {
-                out: core::mem::take(o),
-                double: self.double,
-            };
-            for (k, v) in kvs {
-                let start = inner.out.len();
-                put_units(&mut inner.out, k, STR_UNITS);
-                if inner.value(v, depth) {
-                    count += 1;
-                    if count as usize == MAX_ATTRIBUTES {
-                        break;
-                    }
-                } else {
-                    inner.out.truncate(start);
+        for (k, v) in kvs {
+            let start = self.out.len();
+            put_units(&mut self.out, k, STR_UNITS);
+            if self.value(v, depth) {
+                count += 1;
+                if count as usize == MAX_ATTRIBUTES {
+                    break;
                 }
+            } else {
+                self.out.truncate(start);
             }
-            *o = inner.out;
-        });
-        out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
-        self.out = out;
+        }
+        end_container(&mut self.out, at, count);
     }
 }
 
