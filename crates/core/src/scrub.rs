@@ -6,9 +6,13 @@
 //! One pass: the scanner walks the bytes once. At each byte it asks the
 //! detectors, cheapest test first, whether a match starts there; a match is
 //! written as its replacement and skipped, other bytes are copied in runs.
-//! Fast path: a byte right after a letter or digit starts no match, so inside
-//! words nothing is tried, except at `@`, where an email is found by looking
-//! back over its local part. No regex, no `core::fmt`, no panicking indexing;
+//! Fast path: most strings hold nothing to scrub, so the scan first asks, from a
+//! byte and its two neighbours, whether any detector could start there
+//! (`may_start`): a byte right after a letter or digit starts no match, except
+//! `@`, where an email is found by looking back over its local part; elsewhere
+//! only some bytes can lead a match, or follow `/ \ = ` and a space. Only at
+//! those positions is `detect` called, and it asks only the detectors whose
+//! first byte can be there. No regex, no `core::fmt`, no panicking indexing;
 //! byte classes come from one 128-entry table (`CLASS`).
 //!
 //! Idempotent: replacement tokens (`[EMAIL]`, `[IP]`, ...) match no detector,
@@ -36,15 +40,56 @@
 //! - a PEM private key cut before its END line is hidden to the end of the string.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The text that replaces a secret key's value.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// The key words of §6.1, `|`-separated, each led by how it must appear in the normalized key:
-/// `*` anywhere; `=` as the whole key (`author`, `session_id` are not `auth`, `session`); `^` at its
-/// start or end (`customer_ssn`, `ssn_last4`, but `className`, `processName` hold "ssn" too);
-/// `~` anywhere but before a count word. A word is tried before the words it starts (`authorization`, `auth`).
-const KEY_WORDS: &[u8] = b"*password|*passwd|*pwd|*secret|*apikey|*accesskey|*privatekey|*authorization|*credential|*cookie|*creditcard|*cardnumber|*ccnum|*cvv|*cvc|=auth|=pin|=otp|=session|=sid|^ssn|~token";
+/// The key words of §6.1, each led by how it must appear in the normalized key: `*` anywhere; `=` as
+/// the whole key (`author`, `session_id` are not `auth`, `session`); `^` at its start or end
+/// (`customer_ssn`, `ssn_last4`, but `className`, `processName` hold "ssn" too); `~` anywhere but
+/// before a count word. A table, not one `|`-separated string, so each word is one prefix test.
+const KEY_WORDS: [&[u8]; 22] = [
+    b"*password",
+    b"*passwd",
+    b"*pwd",
+    b"*secret",
+    b"*apikey",
+    b"*accesskey",
+    b"*privatekey",
+    b"*authorization",
+    b"*credential",
+    b"*cookie",
+    b"*creditcard",
+    b"*cardnumber",
+    b"*ccnum",
+    b"*cvv",
+    b"*cvc",
+    b"=auth",
+    b"=pin",
+    b"=otp",
+    b"=session",
+    b"=sid",
+    b"^ssn",
+    b"~token",
+];
+
+/// The first letters of the key words (see [`letter`]): a key position whose letter is not here
+/// (`d`, `e`, `i`, `m`, `n`, `r`, `u`, ... : most of them) starts no key word and is skipped.
+const KEY_FIRST: u32 = {
+    let (mut mask, mut k) = (0, 0);
+    while k < KEY_WORDS.len() {
+        mask |= letter(KEY_WORDS[k][1]);
+        k += 1;
+    }
+    mask
+};
+
+/// One bit per ASCII letter, either case; bit 31 for any other byte.
+const fn letter(c: u8) -> u32 {
+    let k = c.to_ascii_lowercase().wrapping_sub(b'a');
+    1 << if k < 26 { k } else { 31 }
+}
 
 /// What follows `token` in a key that counts tokens (`prompt_tokens`, `token_count`,
 /// `token_limit`, `token_usage`) or names a tokenizer (`tokenizer`: not in §6.1, not a secret).
@@ -54,17 +99,25 @@ const TOKEN_COUNTS: &[u8] = b"s|count|limit|usage|iz";
 pub struct Scrubber {
     /// The extra keys, `|`-separated.
     extra: String,
+    /// The first letters of the extra keys (see [`letter`]); all bits when one starts with a sign.
+    extra_first: u32,
 }
 
 impl Scrubber {
     /// The built-in rules plus `extra_keys`, matched as the key words are (contained in the key).
     pub fn new(extra_keys: &[&str]) -> Scrubber {
-        let mut extra = String::new();
+        let (mut extra, mut extra_first) = (String::new(), 0);
         for key in extra_keys {
             extra.push_str(key);
             extra += "|";
+            // `word_in` reads a leading sign as a mark and matches from the next byte: any position may start it.
+            extra_first |= match key.bytes().next() {
+                Some(c) if c.is_ascii_alphanumeric() => letter(c),
+                Some(_) => u32::MAX,
+                None => 0,
+            };
         }
-        Scrubber { extra }
+        Scrubber { extra, extra_first }
     }
 
     /// Whether an attribute key names a secret (its value is replaced whole by "[REDACTED]").
@@ -81,9 +134,16 @@ impl Scrubber {
     /// Scrubs `value`; appends the result to `out` and returns true when anything was replaced. When nothing matched, `out` gets `value` unchanged.
     pub fn scrub_into(&self, value: &str, out: &mut String) -> bool {
         let b = value.as_bytes();
+        let byte = |k: usize| b.get(k).copied().unwrap_or(0);
         // `done`: bytes of `value` already written; detectors see only what follows.
         let (mut done, mut i) = (0, 0);
         while i < b.len() {
+            // Most bytes start nothing: judged by themselves and their neighbours, without a call.
+            let before = if i > done { byte(i - 1) } else { 0 };
+            if !may_start(before, byte(i), byte(i + 1)) {
+                i += 1;
+                continue;
+            }
             let rest = Text(b.get(done..).unwrap_or_default());
             match self.detect(&rest, i - done) {
                 Some((start, end, token)) => {
@@ -101,20 +161,61 @@ impl Scrubber {
 
     /// The key rule of §6.1 on bytes (also used for query parameter names).
     fn secret(&self, key: &[u8]) -> bool {
-        (0..key.len()).any(|i| {
-            let built_in = match word_in(key, i, KEY_WORDS) {
-                Some((e, b'=')) => i == 0 && blank(key, e),
-                Some((e, b'^')) => i == 0 || blank(key, e),
-                Some((e, b'~')) => word_in(key, e, TOKEN_COUNTS).is_none(),
-                found => found.is_some(),
-            };
-            built_in || word_in(key, i, self.extra.as_bytes()).is_some()
-        })
+        // §6.1's normalization done once (lower-cased, `_ - .` and spaces left out), into a stack
+        // buffer (a longer key goes to the heap), so that each key word is then a plain prefix test.
+        let mut stack = [0u8; 64];
+        let heap: Vec<u8>;
+        let mut normal = key
+            .iter()
+            .filter(|&&c| class(c) & (W | SPACE) == 0)
+            .map(u8::to_ascii_lowercase);
+        let key: &[u8] = if key.len() <= stack.len() {
+            let mut n = 0;
+            for (slot, c) in stack.iter_mut().zip(&mut normal) {
+                *slot = c;
+                n += 1;
+            }
+            stack.get(..n).unwrap_or_default()
+        } else {
+            heap = normal.collect();
+            &heap
+        };
+        (0..key.len()).any(|i| self.secret_at(key, i))
+    }
+
+    /// Whether a key word starts at byte `i` of the normalized `key`, tried only when its first letter may start one.
+    fn secret_at(&self, key: &[u8], i: usize) -> bool {
+        let first = letter(key.get(i).copied().unwrap_or(0));
+        let rest = key.get(i..).unwrap_or_default();
+        let built_in = first & KEY_FIRST != 0
+            && {
+                #[cfg(test)]
+                counters::KEY_TRIES.with(|n| n.set(n.get() + 1));
+                true
+            }
+            && KEY_WORDS.iter().any(|w| {
+                let (&mark, word) = w.split_first().unwrap_or((&0, w));
+                let e = i + word.len();
+                // The first byte first: a call to compare whole slices costs more than most keys.
+                word.first() == rest.first()
+                    && rest.starts_with(word)
+                    && match mark {
+                        b'=' => i == 0 && e == key.len(),
+                        b'^' => i == 0 || e == key.len(),
+                        b'~' => word_in(key, e, TOKEN_COUNTS).is_none(),
+                        _ => true,
+                    }
+            });
+        built_in
+            || first & self.extra_first != 0 && word_in(key, i, self.extra.as_bytes()).is_some()
     }
 
     /// The match that starts at byte `i` of `t`, if any: its start, its end and its replacement.
     fn detect(&self, t: &Text, i: usize) -> Option<(usize, usize, &'static str)> {
-        if t.at(i) == b'@' {
+        #[cfg(test)]
+        counters::DETECTS.with(|n| n.set(n.get() + 1));
+        let c = t.at(i);
+        if c == b'@' {
             return email(t, i).map(|(s, e)| (s, e, "[EMAIL]"));
         }
         let p = t.at(i.wrapping_sub(1));
@@ -123,10 +224,13 @@ impl Scrubber {
         }
         let at = |e: Option<usize>, token: &'static str| e.map(|e| (i, e, token));
         // Found by what precedes `i`: `://`, a home directory, `=`, `Bearer `.
-        let found = at(url_user(t, i), REDACTED)
-            .or_else(|| at(home(t, i), "[USER]"))
-            .or_else(|| at(self.query(t, i), REDACTED))
-            .or_else(|| at(credential(t, i), REDACTED));
+        let found = match p {
+            b'/' => at(url_user(t, i), REDACTED).or_else(|| at(home(t, i), "[USER]")),
+            b'\\' => at(home(t, i), "[USER]"),
+            b'=' => at(self.query(t, i), REDACTED),
+            b' ' => at(credential(t, i), REDACTED),
+            _ => None,
+        };
         if found.is_some() {
             return found;
         }
@@ -135,12 +239,19 @@ impl Scrubber {
         if t.is(i.wrapping_sub(2), ALNUM) && matches!(p, b'.' | b'-') {
             return at(ipv4(t, i).filter(|_| p == b'-'), "[IP]");
         }
-        at(pem(t, i), "[SECRET]")
-            .or_else(|| at(jwt(t, i), "[JWT]"))
-            .or_else(|| at(shape(t, i), "[SECRET]"))
-            .or_else(|| at(card(t, i), "[CARD]"))
-            .or_else(|| at(ssn(t, i).or_else(|| iban(t, i)), "[ID]"))
-            .or_else(|| at(ipv4(t, i).or_else(|| ipv6(t, i)), "[IP]"))
+        // Found by the first byte: each detector is asked only where its first byte can be.
+        match c {
+            b'-' => at(pem(t, i), "[SECRET]"),
+            b':' => at(ipv6(t, i), "[IP]"),
+            b'0'..=b'9' => at(shape(t, i), "[SECRET]")
+                .or_else(|| at(card(t, i), "[CARD]"))
+                .or_else(|| at(ssn(t, i), "[ID]"))
+                .or_else(|| at(ipv4(t, i).or_else(|| ipv6(t, i)), "[IP]")),
+            _ => at(jwt(t, i), "[JWT]")
+                .or_else(|| at(shape(t, i), "[SECRET]"))
+                .or_else(|| at(iban(t, i), "[ID]"))
+                .or_else(|| at(ipv6(t, i), "[IP]")),
+        }
     }
 
     /// The value of a parameter whose name names a secret by the key rule: `?token=…` in a URL,
@@ -164,6 +275,19 @@ impl Scrubber {
         }
         let e = t.until(i, STOP | QEND);
         (e > i).then_some(e)
+    }
+}
+
+/// Test-only counts of the scanner's work, per thread (tests run in parallel), so that a test can
+/// tell the fast path from the slow one without timing anything.
+#[cfg(test)]
+mod counters {
+    use core::cell::Cell;
+    std::thread_local! {
+        /// Calls of `Scrubber::detect`: positions where a match could start.
+        pub static DETECTS: Cell<usize> = const { Cell::new(0) };
+        /// Key positions where the table of key words was scanned.
+        pub static KEY_TRIES: Cell<usize> = const { Cell::new(0) };
     }
 }
 
@@ -285,8 +409,27 @@ static CLASS: [u16; 128] = {
     table
 };
 
+// Inlined even at opt-level "z": it is a table load, and the scan asks it at every byte.
+#[inline(always)]
 fn class(c: u8) -> u16 {
     CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// Whether a match may start at a byte `c` that follows `before` and precedes `next` (0 at either
+/// end): the detectors' first conditions, all in one test, so that `detect` runs only where one of
+/// them could match. An email is found from its `@`; nothing else starts right after a letter or
+/// digit. Otherwise: the byte before (`/` `\` of a URL or a home directory, `=` of a parameter, the
+/// space after `Bearer`), or the first byte (a digit; a capital: AWS, Google, IBAN, IPv6; `a-f`:
+/// IPv6, `eyJ`; `g` `x`: GitHub, Slack; `?k_`: Stripe; `-----BEGIN`; `::`).
+#[inline(always)]
+fn may_start(before: u8, c: u8, next: u8) -> bool {
+    c == b'@'
+        || class(before) & ALNUM == 0
+            && (class(before) & (SLASH | SPACE) != 0
+                || before == b'='
+                || class(c) & (DIGIT | UPPER | HEX | DASH | COLON) != 0
+                || matches!(c, b'g' | b'x')
+                || next == b'k')
 }
 
 /// A string being scrubbed, from the end of the last replacement on.
@@ -513,6 +656,10 @@ const SHAPES: &[(&[u8], u16, u8)] = &[
 /// A well-known secret shape (AWS, GitHub, Stripe, Slack, Google; see [`SHAPES`]), not followed by
 /// a letter or digit.
 fn shape(t: &Text, i: usize) -> Option<usize> {
+    // The prefixes start `A`, `g`, `x`, or a letter or digit before `k`: most words need no table walk.
+    if !(matches!(t.at(i), b'A' | b'g' | b'x') || t.at(i + 1) == b'k') {
+        return None;
+    }
     SHAPES.iter().find_map(|&(prefix, body, min)| {
         let s = i + prefix.len();
         if !prefix
@@ -641,10 +788,11 @@ fn ipv4(t: &Text, i: usize) -> Option<usize> {
 /// `dead::beef` and `std::io`-like paths stay. Without `::` it needs eight groups, so times
 /// (`12:30:45`) and MACs stay, and eight two-digit groups are an EUI-64 id.
 fn ipv6(t: &Text, i: usize) -> Option<usize> {
-    if t.is(i.wrapping_sub(1), COLON) {
+    let gap0 = t.has(i, b"::");
+    // Without a leading `::`, a first group and its `:` (most hex-led words, `add`, `face`, stop here).
+    if t.is(i.wrapping_sub(1), COLON) || !gap0 && t.at(t.run(i, DIGIT | HEX)) != b':' {
         return None;
     }
-    let gap0 = t.has(i, b"::");
     let (mut j, mut groups, mut gap, mut digit, mut pairs) =
         (i + 2 * usize::from(gap0), 0, gap0, false, true);
     loop {
@@ -1109,6 +1257,42 @@ mod tests {
     #[test]
     fn benign_values_stay() {
         check(&[], BENIGN);
+    }
+
+    /// The fast path, counted rather than timed: in benign text `detect` runs only where a match could
+    /// start (a word led by a digit, a capital, `a-f`, `g` or `x`; after `/`, `=` or a space), and the
+    /// key rule scans its word table only at letters that start a key word.
+    #[test]
+    fn benign_text_takes_the_fast_path() {
+        let sc = Scrubber::new(&[]);
+        let detects = |s: &str| {
+            counters::DETECTS.with(|n| n.set(0));
+            let mut out = String::new();
+            assert!(!sc.scrub_into(s, &mut out), "{s}");
+            counters::DETECTS.with(|n| n.get())
+        };
+        let expected = [
+            ("GET", 1),
+            ("page_view", 0),
+            ("prompt_tokens", 0),
+            ("hello world", 1),      // `world`, after a space (`Bearer x`)
+            ("ünïcödé ✓ 日本語", 4), // `c`, `d` (hex) after a non-ASCII letter; two after spaces
+            ("", 0),
+        ];
+        for (s, n) in expected {
+            assert_eq!(detects(s), n, "{s}");
+        }
+        // Word starts only: `/api`, `/v1`, `/users`, `/1234`.
+        assert_eq!(detects("/api/v1/users/1234"), 4);
+        assert_eq!(detects("timeout_ms"), 0);
+        let tries = |k: &str| {
+            counters::KEY_TRIES.with(|n| n.set(0));
+            assert!(!sc.is_secret_key(k), "{k}");
+            counters::KEY_TRIES.with(|n| n.get())
+        };
+        assert_eq!(tries("zzz"), 0);
+        assert_eq!(tries("duration_ms"), 4); // `a`, `t`, `o`, `s` of "durationms"
+        assert_eq!(tries("endpoint"), 3); // `p`, `o`, `t`
     }
 
     #[test]
