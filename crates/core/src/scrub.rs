@@ -7,12 +7,12 @@
 //! detectors, cheapest test first, whether a match starts there; a match is
 //! written as its replacement and skipped, other bytes are copied in runs.
 //! Fast path: most strings hold nothing to scrub, so the scan first asks, from a
-//! byte and its two neighbours, whether any detector could start there
-//! (`may_start`): a byte right after a letter or digit starts no match, except
-//! `@`, where an email is found by looking back over its local part; elsewhere
-//! only some bytes can lead a match, or follow `/ \ = ` and a space. Only at
-//! those positions is `detect` called, and it asks only the detectors whose
-//! first byte can be there. No regex, no `core::fmt`, no panicking indexing;
+//! byte, the two before it and the one after, whether any detector could start
+//! there (`may_start`, a few table loads and compares): a byte right after a
+//! letter or digit starts no match, except `@`, where an email is found by
+//! looking back over its local part; elsewhere only some byte pairs can lead a
+//! match, or follow `//`, `home/`, `Users/`, `=` or a space. Only there is
+//! `detect` called; lowercase words and path segments never reach it. No regex, no `core::fmt`, no panicking indexing;
 //! byte classes come from one 128-entry table (`CLASS`).
 //!
 //! Idempotent: replacement tokens (`[EMAIL]`, `[IP]`, ...) match no detector,
@@ -40,7 +40,6 @@
 //! - a PEM private key cut before its END line is hidden to the end of the string.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 /// The text that replaces a secret key's value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -48,7 +47,8 @@ pub const REDACTED: &str = "[REDACTED]";
 /// The key words of §6.1, each led by how it must appear in the normalized key: `*` anywhere; `=` as
 /// the whole key (`author`, `session_id` are not `auth`, `session`); `^` at its start or end
 /// (`customer_ssn`, `ssn_last4`, but `className`, `processName` hold "ssn" too); `~` anywhere but
-/// before a count word. A table, not one `|`-separated string, so each word is one prefix test.
+/// before a count word. A table, so that a key position is compared only with the words that start
+/// with its letter.
 const KEY_WORDS: [&[u8]; 22] = [
     b"*password",
     b"*passwd",
@@ -74,8 +74,12 @@ const KEY_WORDS: [&[u8]; 22] = [
     b"~token",
 ];
 
+/// What follows `token` in a key that counts tokens (`prompt_tokens`, `token_count`,
+/// `token_limit`, `token_usage`) or names a tokenizer (`tokenizer`: not in §6.1, not a secret).
+const TOKEN_COUNTS: &[u8] = b"s|count|limit|usage|iz";
+
 /// The first letters of the key words (see [`letter`]): a key position whose letter is not here
-/// (`d`, `e`, `i`, `m`, `n`, `r`, `u`, ... : most of them) starts no key word and is skipped.
+/// (`d`, `e`, `i`, `m`, `n`, `r`, `u`, ...: most of them) starts no key word and is skipped.
 const KEY_FIRST: u32 = {
     let (mut mask, mut k) = (0, 0);
     while k < KEY_WORDS.len() {
@@ -90,10 +94,6 @@ const fn letter(c: u8) -> u32 {
     let k = c.to_ascii_lowercase().wrapping_sub(b'a');
     1 << if k < 26 { k } else { 31 }
 }
-
-/// What follows `token` in a key that counts tokens (`prompt_tokens`, `token_count`,
-/// `token_limit`, `token_usage`) or names a tokenizer (`tokenizer`: not in §6.1, not a secret).
-const TOKEN_COUNTS: &[u8] = b"s|count|limit|usage|iz";
 
 /// The scrubbing rules of one client: the built-in ones plus `extra_keys` (already lower-cased, `_ - .` and spaces removed).
 pub struct Scrubber {
@@ -134,26 +134,23 @@ impl Scrubber {
     /// Scrubs `value`; appends the result to `out` and returns true when anything was replaced. When nothing matched, `out` gets `value` unchanged.
     pub fn scrub_into(&self, value: &str, out: &mut String) -> bool {
         let b = value.as_bytes();
-        let byte = |k: usize| b.get(k).copied().unwrap_or(0);
-        // `done`: bytes of `value` already written; detectors see only what follows.
-        let (mut done, mut i) = (0, 0);
-        while i < b.len() {
+        // `done`: bytes of `value` already written; detectors see only what follows, `rest`.
+        let (mut done, mut i, mut rest) = (0, 0, b);
+        // The two bytes before `i` in `rest` (0 before its start), carried along the scan.
+        let (mut b2, mut b1) = (0, 0);
+        while let Some(&c) = b.get(i) {
+            let next = b.get(i + 1).copied().unwrap_or(0);
             // Most bytes start nothing: judged by themselves and their neighbours, without a call.
-            let before = if i > done { byte(i - 1) } else { 0 };
-            if !may_start(before, byte(i), byte(i + 1)) {
-                i += 1;
-                continue;
-            }
-            let rest = Text(b.get(done..).unwrap_or_default());
-            match self.detect(&rest, i - done) {
-                Some((start, end, token)) => {
+            if may_start([b2, b1, c, next]) {
+                if let Some((start, end, token)) = self.detect(&Text(rest), i - done) {
                     out.push_str(value.get(done..done + start).unwrap_or_default());
                     out.push_str(token);
                     done += end;
-                    i = done;
+                    (i, rest, b2, b1) = (done, b.get(done..).unwrap_or_default(), 0, 0);
+                    continue;
                 }
-                None => i += 1,
             }
+            (i, b2, b1) = (i + 1, b1, c);
         }
         out.push_str(value.get(done..).unwrap_or_default());
         done > 0
@@ -161,53 +158,32 @@ impl Scrubber {
 
     /// The key rule of §6.1 on bytes (also used for query parameter names).
     fn secret(&self, key: &[u8]) -> bool {
-        // §6.1's normalization done once (lower-cased, `_ - .` and spaces left out), into a stack
-        // buffer (a longer key goes to the heap), so that each key word is then a plain prefix test.
-        let mut stack = [0u8; 64];
-        let heap: Vec<u8>;
-        let mut normal = key
-            .iter()
-            .filter(|&&c| class(c) & (W | SPACE) == 0)
-            .map(u8::to_ascii_lowercase);
-        let key: &[u8] = if key.len() <= stack.len() {
-            let mut n = 0;
-            for (slot, c) in stack.iter_mut().zip(&mut normal) {
-                *slot = c;
-                n += 1;
-            }
-            stack.get(..n).unwrap_or_default()
-        } else {
-            heap = normal.collect();
-            &heap
-        };
-        (0..key.len()).any(|i| self.secret_at(key, i))
-    }
-
-    /// Whether a key word starts at byte `i` of the normalized `key`, tried only when its first letter may start one.
-    fn secret_at(&self, key: &[u8], i: usize) -> bool {
-        let first = letter(key.get(i).copied().unwrap_or(0));
-        let rest = key.get(i..).unwrap_or_default();
-        let built_in = first & KEY_FIRST != 0
-            && {
-                #[cfg(test)]
-                counters::KEY_TRIES.with(|n| n.set(n.get() + 1));
-                true
-            }
-            && KEY_WORDS.iter().any(|w| {
-                let (&mark, word) = w.split_first().unwrap_or((&0, w));
-                let e = i + word.len();
-                // The first byte first: a call to compare whole slices costs more than most keys.
-                word.first() == rest.first()
-                    && rest.starts_with(word)
-                    && match mark {
-                        b'=' => i == 0 && e == key.len(),
-                        b'^' => i == 0 || e == key.len(),
-                        b'~' => word_in(key, e, TOKEN_COUNTS).is_none(),
-                        _ => true,
-                    }
-            });
-        built_in
-            || first & self.extra_first != 0 && word_in(key, i, self.extra.as_bytes()).is_some()
+        (0..key.len()).any(|i| {
+            // A word is compared only from a letter that starts one, and only with the words that
+            // start with it: most positions of most keys are skipped at once. `word_in` skips the
+            // separators before a word, so the letter is the first one from `i`.
+            let c = key
+                .get(Text(key).run(i, W | SPACE))
+                .map_or(0, u8::to_ascii_lowercase);
+            let first = letter(c);
+            let built_in = first & KEY_FIRST != 0
+                && {
+                    #[cfg(test)]
+                    counters::KEY_TRIES.with(|n| n.set(n.get() + 1));
+                    true
+                }
+                && KEY_WORDS.iter().any(|&w| {
+                    w.get(1) == Some(&c)
+                        && match word_in(key, i, w) {
+                            Some((e, b'=')) => i == 0 && blank(key, e),
+                            Some((e, b'^')) => i == 0 || blank(key, e),
+                            Some((e, b'~')) => word_in(key, e, TOKEN_COUNTS).is_none(),
+                            found => found.is_some(),
+                        }
+                });
+            built_in
+                || first & self.extra_first != 0 && word_in(key, i, self.extra.as_bytes()).is_some()
+        })
     }
 
     /// The match that starts at byte `i` of `t`, if any: its start, its end and its replacement.
@@ -224,13 +200,10 @@ impl Scrubber {
         }
         let at = |e: Option<usize>, token: &'static str| e.map(|e| (i, e, token));
         // Found by what precedes `i`: `://`, a home directory, `=`, `Bearer `.
-        let found = match p {
-            b'/' => at(url_user(t, i), REDACTED).or_else(|| at(home(t, i), "[USER]")),
-            b'\\' => at(home(t, i), "[USER]"),
-            b'=' => at(self.query(t, i), REDACTED),
-            b' ' => at(credential(t, i), REDACTED),
-            _ => None,
-        };
+        let found = at(url_user(t, i), REDACTED)
+            .or_else(|| at(home(t, i), "[USER]"))
+            .or_else(|| at(self.query(t, i), REDACTED))
+            .or_else(|| at(credential(t, i), REDACTED));
         if found.is_some() {
             return found;
         }
@@ -239,19 +212,12 @@ impl Scrubber {
         if t.is(i.wrapping_sub(2), ALNUM) && matches!(p, b'.' | b'-') {
             return at(ipv4(t, i).filter(|_| p == b'-'), "[IP]");
         }
-        // Found by the first byte: each detector is asked only where its first byte can be.
-        match c {
-            b'-' => at(pem(t, i), "[SECRET]"),
-            b':' => at(ipv6(t, i), "[IP]"),
-            b'0'..=b'9' => at(shape(t, i), "[SECRET]")
-                .or_else(|| at(card(t, i), "[CARD]"))
-                .or_else(|| at(ssn(t, i), "[ID]"))
-                .or_else(|| at(ipv4(t, i).or_else(|| ipv6(t, i)), "[IP]")),
-            _ => at(jwt(t, i), "[JWT]")
-                .or_else(|| at(shape(t, i), "[SECRET]"))
-                .or_else(|| at(iban(t, i), "[ID]"))
-                .or_else(|| at(ipv6(t, i), "[IP]")),
-        }
+        at(pem(t, i), "[SECRET]")
+            .or_else(|| at(jwt(t, i), "[JWT]"))
+            .or_else(|| at(shape(t, i), "[SECRET]"))
+            .or_else(|| at(card(t, i), "[CARD]"))
+            .or_else(|| at(ssn(t, i).or_else(|| iban(t, i)), "[ID]"))
+            .or_else(|| at(ipv4(t, i).or_else(|| ipv6(t, i)), "[IP]"))
     }
 
     /// The value of a parameter whose name names a secret by the key rule: `?token=…` in a URL,
@@ -409,27 +375,39 @@ static CLASS: [u16; 128] = {
     table
 };
 
-// Inlined even at opt-level "z": it is a table load, and the scan asks it at every byte.
-#[inline(always)]
 fn class(c: u8) -> u16 {
     CLASS.get(usize::from(c)).copied().unwrap_or(0)
 }
 
-/// Whether a match may start at a byte `c` that follows `before` and precedes `next` (0 at either
-/// end): the detectors' first conditions, all in one test, so that `detect` runs only where one of
-/// them could match. An email is found from its `@`; nothing else starts right after a letter or
-/// digit. Otherwise: the byte before (`/` `\` of a URL or a home directory, `=` of a parameter, the
-/// space after `Bearer`), or the first byte (a digit; a capital: AWS, Google, IBAN, IPv6; `a-f`:
-/// IPv6, `eyJ`; `g` `x`: GitHub, Slack; `?k_`: Stripe; `-----BEGIN`; `::`).
+/// Whether a match may start at byte `c`, which follows `b1` (itself after `b2`) and precedes
+/// `next` (0 past either end): the detectors' first conditions in one test, so that `detect` runs
+/// only where one of them could match. An email is found from its `@`; nothing else starts right
+/// after a letter or digit. Otherwise, by the bytes before: `//` (URL credentials), `e/` `s/` and
+/// doubled slashes (`/home/`, `/Users/`, `\Users\`, `\\Users\\` in escaped JSON), `=` (a parameter),
+/// a space (`Bearer x`); or by the first two bytes: a digit (cards, SSNs, IPs), `-----BEGIN`, `::`,
+/// a capital and a letter or digit (AWS, Google, IBAN, IPv6), two hex digits or one and a `:`
+/// (IPv6), `ey` (JWT), `gh` `gi` `xo` `?k` (GitHub, Slack, Stripe). So lowercase words
+/// (`endpoint`, `users`, `api`) and path segments (`/api/v1`) start nothing.
 #[inline(always)]
-fn may_start(before: u8, c: u8, next: u8) -> bool {
+fn may_start([b2, b1, c, next]: [u8; 4]) -> bool {
+    let n = class(next);
     c == b'@'
-        || class(before) & ALNUM == 0
-            && (class(before) & (SLASH | SPACE) != 0
-                || before == b'='
-                || class(c) & (DIGIT | UPPER | HEX | DASH | COLON) != 0
-                || matches!(c, b'g' | b'x')
-                || next == b'k')
+        || class(b1) & ALNUM == 0
+            && (class(b1) & SLASH != 0 && (class(b2) & SLASH != 0 || matches!(b2, b'e' | b's'))
+                || matches!(b1, b'=' | b' ')
+                || match c {
+                    b'0'..=b'9' => true,
+                    b'-' | b':' => next == c,
+                    b'A'..=b'Z' => n & (ALNUM | COLON) != 0,
+                    _ => {
+                        class(c) & HEX != 0 && n & (DIGIT | HEX | COLON) != 0
+                            || matches!(
+                                (c, next),
+                                (b'e', b'y') | (b'g', b'h' | b'i') | (b'x', b'o')
+                            )
+                            || next == b'k'
+                    }
+                })
 }
 
 /// A string being scrubbed, from the end of the last replacement on.
@@ -1276,22 +1254,23 @@ mod tests {
             ("page_view", 0),
             ("prompt_tokens", 0),
             ("hello world", 1),      // `world`, after a space (`Bearer x`)
-            ("ünïcödé ✓ 日本語", 4), // `c`, `d` (hex) after a non-ASCII letter; two after spaces
+            ("ünïcödé ✓ 日本語", 2), // after the spaces
             ("", 0),
         ];
         for (s, n) in expected {
             assert_eq!(detects(s), n, "{s}");
         }
-        // Word starts only: `/api`, `/v1`, `/users`, `/1234`.
-        assert_eq!(detects("/api/v1/users/1234"), 4);
+        // Only `1234`: path segments start nothing unless after `//`, `home/` or `Users/`.
+        assert_eq!(detects("/api/v1/users/1234"), 1);
         assert_eq!(detects("timeout_ms"), 0);
         let tries = |k: &str| {
             counters::KEY_TRIES.with(|n| n.set(0));
             assert!(!sc.is_secret_key(k), "{k}");
             counters::KEY_TRIES.with(|n| n.get())
         };
+        // Only the letters that start a key word.
         assert_eq!(tries("zzz"), 0);
-        assert_eq!(tries("duration_ms"), 4); // `a`, `t`, `o`, `s` of "durationms"
+        assert_eq!(tries("duration_ms"), 4); // `a`, `t`, `o`, `s`
         assert_eq!(tries("endpoint"), 3); // `p`, `o`, `t`
     }
 
