@@ -139,9 +139,9 @@ impl Scrubber {
         // The two bytes before `i` in `rest` (0 before its start), carried along the scan.
         let (mut b2, mut b1) = (0, 0);
         while let Some(&c) = b.get(i) {
-            let next = b.get(i + 1).copied().unwrap_or(0);
+            let next = |d: usize| b.get(i + d).copied().unwrap_or(0);
             // Most bytes start nothing: judged by themselves and their neighbours, without a call.
-            if may_start([b2, b1, c, next]) {
+            if may_start([b2, b1, c, next(1), next(2)]) {
                 if let Some((start, end, token)) = self.detect(&Text(rest), i - done) {
                     out.push_str(value.get(done..done + start).unwrap_or_default());
                     out.push_str(token);
@@ -384,12 +384,12 @@ fn class(c: u8) -> u16 {
 /// only where one of them could match. An email is found from its `@`; nothing else starts right
 /// after a letter or digit. Otherwise, by the bytes before: `//` (URL credentials), `e/` `s/` and
 /// doubled slashes (`/home/`, `/Users/`, `\Users\`, `\\Users\\` in escaped JSON), `=` (a parameter),
-/// a space (`Bearer x`); or by the first two bytes: a digit (cards, SSNs, IPs), `-----BEGIN`, `::`,
-/// a capital and a letter or digit (AWS, Google, IBAN, IPv6), two hex digits or one and a `:`
-/// (IPv6), `ey` (JWT), `gh` `gi` `xo` `?k` (GitHub, Slack, Stripe). So lowercase words
-/// (`endpoint`, `users`, `api`) and path segments (`/api/v1`) start nothing.
+/// a space (`Bearer x`); or by the first bytes: a digit (cards, SSNs, IPs), `-----BEGIN`, `::`,
+/// `A` and a letter or digit (AWS, Google), two capitals and a digit (IBAN), two hex digits or one
+/// and a `:` (IPv6), `ey` (JWT), `gh` `gi` `xo` `?k` (GitHub, Slack, Stripe). So words (`endpoint`,
+/// `GET`) and path segments (`/api/v1`) start nothing.
 #[inline(always)]
-fn may_start([b2, b1, c, next]: [u8; 4]) -> bool {
+fn may_start([b2, b1, c, next, next2]: [u8; 5]) -> bool {
     let n = class(next);
     c == b'@'
         || class(b1) & ALNUM == 0
@@ -398,7 +398,13 @@ fn may_start([b2, b1, c, next]: [u8; 4]) -> bool {
                 || match c {
                     b'0'..=b'9' => true,
                     b'-' | b':' => next == c,
-                    b'A'..=b'Z' => n & (ALNUM | COLON) != 0,
+                    // AWS `A?IA`, Google `AIza`; IBAN `CCdd`; IPv6; Stripe `?k_`: not `GET`, `POST`.
+                    b'A'..=b'Z' => {
+                        c == b'A' && n & ALNUM != 0
+                            || n & UPPER != 0 && class(next2) & DIGIT != 0
+                            || class(c) & HEX != 0 && n & (DIGIT | HEX | COLON) != 0
+                            || next == b'k'
+                    }
                     _ => {
                         class(c) & HEX != 0 && n & (DIGIT | HEX | COLON) != 0
                             || matches!(
@@ -1250,7 +1256,9 @@ mod tests {
             counters::DETECTS.with(|n| n.get())
         };
         let expected = [
-            ("GET", 1),
+            ("GET", 0),
+            ("POST", 0),
+            ("endpoint", 0),
             ("page_view", 0),
             ("prompt_tokens", 0),
             ("hello world", 1),      // `world`, after a space (`Bearer x`)
