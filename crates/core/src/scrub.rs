@@ -6,9 +6,13 @@
 //! One pass: the scanner walks the bytes once. At each byte it asks the
 //! detectors, cheapest test first, whether a match starts there; a match is
 //! written as its replacement and skipped, other bytes are copied in runs.
-//! Fast path: a byte right after a letter or digit starts no match, so inside
-//! words nothing is tried, except at `@`, where an email is found by looking
-//! back over its local part. No regex, no `core::fmt`, no panicking indexing;
+//! Fast path: most strings hold nothing to scrub, so the scan first asks, from a
+//! byte, the two before it and the one after, whether any detector could start
+//! there (`may_start`, a few table loads and compares): a byte right after a
+//! letter or digit starts no match, except `@`, where an email is found by
+//! looking back over its local part; elsewhere only some byte pairs can lead a
+//! match, or follow `//`, `home/`, `Users/`, `=` or a space. Only there is
+//! `detect` called; lowercase words and path segments never reach it. No regex, no `core::fmt`, no panicking indexing;
 //! byte classes come from one 128-entry table (`CLASS`).
 //!
 //! Idempotent: replacement tokens (`[EMAIL]`, `[IP]`, ...) match no detector,
@@ -40,31 +44,80 @@ use alloc::string::String;
 /// The text that replaces a secret key's value.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// The key words of §6.1, `|`-separated, each led by how it must appear in the normalized key:
-/// `*` anywhere; `=` as the whole key (`author`, `session_id` are not `auth`, `session`); `^` at its
-/// start or end (`customer_ssn`, `ssn_last4`, but `className`, `processName` hold "ssn" too);
-/// `~` anywhere but before a count word. A word is tried before the words it starts (`authorization`, `auth`).
-const KEY_WORDS: &[u8] = b"*password|*passwd|*pwd|*secret|*apikey|*accesskey|*privatekey|*authorization|*credential|*cookie|*creditcard|*cardnumber|*ccnum|*cvv|*cvc|=auth|=pin|=otp|=session|=sid|^ssn|~token";
+/// The key words of §6.1, each led by how it must appear in the normalized key: `*` anywhere; `=` as
+/// the whole key (`author`, `session_id` are not `auth`, `session`); `^` at its start or end
+/// (`customer_ssn`, `ssn_last4`, but `className`, `processName` hold "ssn" too); `~` anywhere but
+/// before a count word. A table, so that a key position is compared only with the words that start
+/// with its letter.
+const KEY_WORDS: [&[u8]; 22] = [
+    b"*password",
+    b"*passwd",
+    b"*pwd",
+    b"*secret",
+    b"*apikey",
+    b"*accesskey",
+    b"*privatekey",
+    b"*authorization",
+    b"*credential",
+    b"*cookie",
+    b"*creditcard",
+    b"*cardnumber",
+    b"*ccnum",
+    b"*cvv",
+    b"*cvc",
+    b"=auth",
+    b"=pin",
+    b"=otp",
+    b"=session",
+    b"=sid",
+    b"^ssn",
+    b"~token",
+];
 
 /// What follows `token` in a key that counts tokens (`prompt_tokens`, `token_count`,
 /// `token_limit`, `token_usage`) or names a tokenizer (`tokenizer`: not in §6.1, not a secret).
 const TOKEN_COUNTS: &[u8] = b"s|count|limit|usage|iz";
 
+/// The first letters of the key words (see [`letter`]): a key position whose letter is not here
+/// (`d`, `e`, `i`, `m`, `n`, `r`, `u`, ...: most of them) starts no key word and is skipped.
+const KEY_FIRST: u32 = {
+    let (mut mask, mut k) = (0, 0);
+    while k < KEY_WORDS.len() {
+        mask |= letter(KEY_WORDS[k][1]);
+        k += 1;
+    }
+    mask
+};
+
+/// One bit per ASCII letter, either case; bit 31 for any other byte.
+const fn letter(c: u8) -> u32 {
+    let k = c.to_ascii_lowercase().wrapping_sub(b'a');
+    1 << if k < 26 { k } else { 31 }
+}
+
 /// The scrubbing rules of one client: the built-in ones plus `extra_keys` (already lower-cased, `_ - .` and spaces removed).
 pub struct Scrubber {
     /// The extra keys, `|`-separated.
     extra: String,
+    /// The first letters of the extra keys (see [`letter`]); all bits when one starts with a sign.
+    extra_first: u32,
 }
 
 impl Scrubber {
     /// The built-in rules plus `extra_keys`, matched as the key words are (contained in the key).
     pub fn new(extra_keys: &[&str]) -> Scrubber {
-        let mut extra = String::new();
+        let (mut extra, mut extra_first) = (String::new(), 0);
         for key in extra_keys {
             extra.push_str(key);
             extra += "|";
+            // `word_in` reads a leading sign as a mark and matches from the next byte: any position may start it.
+            extra_first |= match key.bytes().next() {
+                Some(c) if c.is_ascii_alphanumeric() => letter(c),
+                Some(_) => u32::MAX,
+                None => 0,
+            };
         }
-        Scrubber { extra }
+        Scrubber { extra, extra_first }
     }
 
     /// Whether an attribute key names a secret (its value is replaced whole by "[REDACTED]").
@@ -81,19 +134,23 @@ impl Scrubber {
     /// Scrubs `value`; appends the result to `out` and returns true when anything was replaced. When nothing matched, `out` gets `value` unchanged.
     pub fn scrub_into(&self, value: &str, out: &mut String) -> bool {
         let b = value.as_bytes();
-        // `done`: bytes of `value` already written; detectors see only what follows.
-        let (mut done, mut i) = (0, 0);
-        while i < b.len() {
-            let rest = Text(b.get(done..).unwrap_or_default());
-            match self.detect(&rest, i - done) {
-                Some((start, end, token)) => {
+        // `done`: bytes of `value` already written; detectors see only what follows, `rest`.
+        let (mut done, mut i, mut rest) = (0, 0, b);
+        // The two bytes before `i` in `rest` (0 before its start), carried along the scan.
+        let (mut b2, mut b1) = (0, 0);
+        while let Some(&c) = b.get(i) {
+            let next = |d: usize| b.get(i + d).copied().unwrap_or(0);
+            // Most bytes start nothing: judged by themselves and their neighbours, without a call.
+            if may_start([b2, b1, c, next(1), next(2)]) {
+                if let Some((start, end, token)) = self.detect(&Text(rest), i - done) {
                     out.push_str(value.get(done..done + start).unwrap_or_default());
                     out.push_str(token);
                     done += end;
-                    i = done;
+                    (i, rest, b2, b1) = (done, b.get(done..).unwrap_or_default(), 0, 0);
+                    continue;
                 }
-                None => i += 1,
             }
+            (i, b2, b1) = (i + 1, b1, c);
         }
         out.push_str(value.get(done..).unwrap_or_default());
         done > 0
@@ -102,19 +159,39 @@ impl Scrubber {
     /// The key rule of §6.1 on bytes (also used for query parameter names).
     fn secret(&self, key: &[u8]) -> bool {
         (0..key.len()).any(|i| {
-            let built_in = match word_in(key, i, KEY_WORDS) {
-                Some((e, b'=')) => i == 0 && blank(key, e),
-                Some((e, b'^')) => i == 0 || blank(key, e),
-                Some((e, b'~')) => word_in(key, e, TOKEN_COUNTS).is_none(),
-                found => found.is_some(),
-            };
-            built_in || word_in(key, i, self.extra.as_bytes()).is_some()
+            // A word is compared only from a letter that starts one, and only with the words that
+            // start with it: most positions of most keys are skipped at once. `word_in` skips the
+            // separators before a word, so the letter is the first one from `i`.
+            let c = key
+                .get(Text(key).run(i, W | SPACE))
+                .map_or(0, u8::to_ascii_lowercase);
+            let first = letter(c);
+            let built_in = first & KEY_FIRST != 0
+                && {
+                    #[cfg(test)]
+                    counters::KEY_TRIES.with(|n| n.set(n.get() + 1));
+                    true
+                }
+                && KEY_WORDS.iter().any(|&w| {
+                    w.get(1) == Some(&c)
+                        && match word_in(key, i, w) {
+                            Some((e, b'=')) => i == 0 && blank(key, e),
+                            Some((e, b'^')) => i == 0 || blank(key, e),
+                            Some((e, b'~')) => word_in(key, e, TOKEN_COUNTS).is_none(),
+                            found => found.is_some(),
+                        }
+                });
+            built_in
+                || first & self.extra_first != 0 && word_in(key, i, self.extra.as_bytes()).is_some()
         })
     }
 
     /// The match that starts at byte `i` of `t`, if any: its start, its end and its replacement.
     fn detect(&self, t: &Text, i: usize) -> Option<(usize, usize, &'static str)> {
-        if t.at(i) == b'@' {
+        #[cfg(test)]
+        counters::DETECTS.with(|n| n.set(n.get() + 1));
+        let c = t.at(i);
+        if c == b'@' {
             return email(t, i).map(|(s, e)| (s, e, "[EMAIL]"));
         }
         let p = t.at(i.wrapping_sub(1));
@@ -164,6 +241,19 @@ impl Scrubber {
         }
         let e = t.until(i, STOP | QEND);
         (e > i).then_some(e)
+    }
+}
+
+/// Test-only counts of the scanner's work, per thread (tests run in parallel), so that a test can
+/// tell the fast path from the slow one without timing anything.
+#[cfg(test)]
+mod counters {
+    use core::cell::Cell;
+    std::thread_local! {
+        /// Calls of `Scrubber::detect`: positions where a match could start.
+        pub static DETECTS: Cell<usize> = const { Cell::new(0) };
+        /// Key positions where the table of key words was scanned.
+        pub static KEY_TRIES: Cell<usize> = const { Cell::new(0) };
     }
 }
 
@@ -287,6 +377,43 @@ static CLASS: [u16; 128] = {
 
 fn class(c: u8) -> u16 {
     CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// Whether a match may start at byte `c`, which follows `b1` (itself after `b2`) and precedes
+/// `next` (0 past either end): the detectors' first conditions in one test, so that `detect` runs
+/// only where one of them could match. An email is found from its `@`; nothing else starts right
+/// after a letter or digit. Otherwise, by the bytes before: `//` (URL credentials), `e/` `s/` and
+/// doubled slashes (`/home/`, `/Users/`, `\Users\`, `\\Users\\` in escaped JSON), `=` (a parameter),
+/// a space (`Bearer x`); or by the first bytes: a digit (cards, SSNs, IPs), `-----BEGIN`, `::`,
+/// `A` and a letter or digit (AWS, Google), two capitals and a digit (IBAN), two hex digits or one
+/// and a `:` (IPv6), `ey` (JWT), `gh` `gi` `xo` `?k` (GitHub, Slack, Stripe). So words (`endpoint`,
+/// `GET`) and path segments (`/api/v1`) start nothing.
+#[inline(always)]
+fn may_start([b2, b1, c, next, next2]: [u8; 5]) -> bool {
+    let n = class(next);
+    c == b'@'
+        || class(b1) & ALNUM == 0
+            && (class(b1) & SLASH != 0 && (class(b2) & SLASH != 0 || matches!(b2, b'e' | b's'))
+                || matches!(b1, b'=' | b' ')
+                || match c {
+                    b'0'..=b'9' => true,
+                    b'-' | b':' => next == c,
+                    // AWS `A?IA`, Google `AIza`; IBAN `CCdd`; IPv6; Stripe `?k_`: not `GET`, `POST`.
+                    b'A'..=b'Z' => {
+                        c == b'A' && n & ALNUM != 0
+                            || n & UPPER != 0 && class(next2) & DIGIT != 0
+                            || class(c) & HEX != 0 && n & (DIGIT | HEX | COLON) != 0
+                            || next == b'k'
+                    }
+                    _ => {
+                        class(c) & HEX != 0 && n & (DIGIT | HEX | COLON) != 0
+                            || matches!(
+                                (c, next),
+                                (b'e', b'y') | (b'g', b'h' | b'i') | (b'x', b'o')
+                            )
+                            || next == b'k'
+                    }
+                })
 }
 
 /// A string being scrubbed, from the end of the last replacement on.
@@ -513,6 +640,10 @@ const SHAPES: &[(&[u8], u16, u8)] = &[
 /// A well-known secret shape (AWS, GitHub, Stripe, Slack, Google; see [`SHAPES`]), not followed by
 /// a letter or digit.
 fn shape(t: &Text, i: usize) -> Option<usize> {
+    // The prefixes start `A`, `g`, `x`, or a letter or digit before `k`: most words need no table walk.
+    if !(matches!(t.at(i), b'A' | b'g' | b'x') || t.at(i + 1) == b'k') {
+        return None;
+    }
     SHAPES.iter().find_map(|&(prefix, body, min)| {
         let s = i + prefix.len();
         if !prefix
@@ -641,10 +772,11 @@ fn ipv4(t: &Text, i: usize) -> Option<usize> {
 /// `dead::beef` and `std::io`-like paths stay. Without `::` it needs eight groups, so times
 /// (`12:30:45`) and MACs stay, and eight two-digit groups are an EUI-64 id.
 fn ipv6(t: &Text, i: usize) -> Option<usize> {
-    if t.is(i.wrapping_sub(1), COLON) {
+    let gap0 = t.has(i, b"::");
+    // Without a leading `::`, a first group and its `:` (most hex-led words, `add`, `face`, stop here).
+    if t.is(i.wrapping_sub(1), COLON) || !gap0 && t.at(t.run(i, DIGIT | HEX)) != b':' {
         return None;
     }
-    let gap0 = t.has(i, b"::");
     let (mut j, mut groups, mut gap, mut digit, mut pairs) =
         (i + 2 * usize::from(gap0), 0, gap0, false, true);
     loop {
@@ -1109,6 +1241,45 @@ mod tests {
     #[test]
     fn benign_values_stay() {
         check(&[], BENIGN);
+    }
+
+    /// The fast path, counted rather than timed: in benign text `detect` runs only where a match could
+    /// start (a word led by a digit, a capital, `a-f`, `g` or `x`; after `/`, `=` or a space), and the
+    /// key rule scans its word table only at letters that start a key word.
+    #[test]
+    fn benign_text_takes_the_fast_path() {
+        let sc = Scrubber::new(&[]);
+        let detects = |s: &str| {
+            counters::DETECTS.with(|n| n.set(0));
+            let mut out = String::new();
+            assert!(!sc.scrub_into(s, &mut out), "{s}");
+            counters::DETECTS.with(|n| n.get())
+        };
+        let expected = [
+            ("GET", 0),
+            ("POST", 0),
+            ("endpoint", 0),
+            ("page_view", 0),
+            ("prompt_tokens", 0),
+            ("hello world", 1),      // `world`, after a space (`Bearer x`)
+            ("ünïcödé ✓ 日本語", 2), // after the spaces
+            ("", 0),
+        ];
+        for (s, n) in expected {
+            assert_eq!(detects(s), n, "{s}");
+        }
+        // Only `1234`: path segments start nothing unless after `//`, `home/` or `Users/`.
+        assert_eq!(detects("/api/v1/users/1234"), 1);
+        assert_eq!(detects("timeout_ms"), 0);
+        let tries = |k: &str| {
+            counters::KEY_TRIES.with(|n| n.set(0));
+            assert!(!sc.is_secret_key(k), "{k}");
+            counters::KEY_TRIES.with(|n| n.get())
+        };
+        // Only the letters that start a key word.
+        assert_eq!(tries("zzz"), 0);
+        assert_eq!(tries("duration_ms"), 4); // `a`, `t`, `o`, `s`
+        assert_eq!(tries("endpoint"), 3); // `p`, `o`, `t`
     }
 
     #[test]
