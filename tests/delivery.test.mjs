@@ -2,10 +2,9 @@
 // that is down, non-retryable statuses, re-queueing, batching triggers and the bound.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { AutomagikTelemetry } from '../pkg/node.js';
 import { retryAfterMs } from '../js/transport.js';
-import { startReceiver, items, eventually, testConfig } from './support/receiver.mjs';
+import { startReceiver, items, eventually, testConfig, closedPort } from './support/receiver.mjs';
 
 let rx;
 before(async () => (rx = await startReceiver()));
@@ -13,15 +12,6 @@ after(() => rx.close());
 beforeEach(() => rx.reset());
 
 const client = (extra = {}) => new AutomagikTelemetry(testConfig(rx.url, extra));
-
-/** A port on 127.0.0.1 with nothing listening. */
-async function closedPort() {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 test('503 is retried with backoff until it succeeds', async () => {
   await rx.script([{ status: 503 }, { status: 503 }]);

@@ -5,9 +5,8 @@
 // receiver are compared only against a Retry-After, with slack.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { AutomagikTelemetry } from '../pkg/node.js';
-import { startReceiver, items, serviceName, eventually, sleep, testConfig } from './support/receiver.mjs';
+import { startReceiver, items, serviceName, eventually, sleep, testConfig, closedPort } from './support/receiver.mjs';
 
 let rx;
 before(async () => (rx = await startReceiver()));
@@ -16,15 +15,6 @@ beforeEach(() => rx.reset());
 
 /** A client sending to the receiver as `project` (requests are told apart by service.name). */
 const client = (project, extra = {}) => new AutomagikTelemetry(testConfig(rx.url, { projectName: project, ...extra }));
-
-/** A port on 127.0.0.1 with nothing listening. */
-async function closedPort() {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => srv.once('listening', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /**
  * What reached the receiver from `project`, asserting every request was valid OTLP: the

@@ -1,6 +1,7 @@
 // Starts the strict OTLP receiver (tests/support/otlp_receiver.py, which validates every
 // request against the official opentelemetry-proto schema) on 127.0.0.1 and wraps its
 // control API.
+import { createServer } from 'node:net';
 import { startServer } from './server.mjs';
 
 /** Starts a receiver; resolves to a handle once it listens. */
@@ -81,3 +82,12 @@ export const testConfig = (url, extra = {}) => ({
   retryBackoffBase: 20,
   ...extra,
 });
+
+/** A port on 127.0.0.1 with nothing listening. */
+export async function closedPort() {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
