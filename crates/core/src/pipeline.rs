@@ -401,6 +401,20 @@ mod tests {
         p
     }
 
+    /// A started pipeline with the ClickHouse backend and its defaults.
+    #[cfg(feature = "clickhouse")]
+    fn clickhouse_pipeline() -> Pipeline {
+        let config = Config::parse(&mut |n| match n {
+            "projectName" | "version" => Raw::Str("p".into()),
+            "backend" => Raw::Str("clickhouse".into()),
+            _ => Raw::Missing,
+        })
+        .unwrap();
+        let mut p = Pipeline::new(config);
+        p.start(3, Identity::default());
+        p
+    }
+
     fn next(p: &mut Pipeline, signal: Signal) -> Option<Request> {
         let max = p.config.max_batch_bytes as usize;
         p.next_request(signal, max, true)
@@ -537,14 +551,7 @@ mod tests {
     #[test]
     #[cfg(feature = "clickhouse")]
     fn a_clickhouse_batch_requeued_after_failure_goes_out_again_alone_with_its_token() {
-        let config = Config::parse(&mut |n| match n {
-            "projectName" | "version" => Raw::Str("p".into()),
-            "backend" => Raw::Str("clickhouse".into()),
-            _ => Raw::Missing,
-        })
-        .unwrap();
-        let mut p = Pipeline::new(config);
-        p.start(3, Identity::default());
+        let mut p = clickhouse_pipeline();
         for i in 0..3 {
             event(&mut p, &format!("old{i}"));
         }
@@ -565,14 +572,7 @@ mod tests {
     #[test]
     #[cfg(feature = "clickhouse")]
     fn a_sealed_block_is_never_split() {
-        let config = Config::parse(&mut |n| match n {
-            "projectName" | "version" => Raw::Str("p".into()),
-            "backend" => Raw::Str("clickhouse".into()),
-            _ => Raw::Missing,
-        })
-        .unwrap();
-        let mut p = Pipeline::new(config);
-        p.start(3, Identity::default());
+        let mut p = clickhouse_pipeline();
         for i in 0..3 {
             event(&mut p, &format!("e{i}"));
         }
