@@ -8,6 +8,7 @@ import { describe } from './timers.js';
 const TIMEOUT = -1;
 const NETWORK = -2;
 const REFUSED = -3;
+const OFFLINE = -4;
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and
@@ -42,8 +43,17 @@ function start(done, id, url, payload, contentEncoding, authorization, timeoutMs
     return;
   }
   return attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
-    report(NETWORK, -1, -1, 0, describe(e)),
+    report(failed(), -1, -1, 0, describe(e)),
   );
+}
+
+/** NETWORK, or OFFLINE while the browser says it is offline (no retry is spent then). */
+function failed() {
+  try {
+    return globalThis.navigator.onLine === false ? OFFLINE : NETWORK;
+  } catch {
+    return NETWORK;
+  }
 }
 
 async function attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive) {
@@ -77,7 +87,7 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
       details.message,
     );
   } catch (e) {
-    if (!timedOut) report(NETWORK, -1, -1, 0, describe((e && e.cause && e.cause.code) || e));
+    if (!timedOut) report(failed(), -1, -1, 0, describe((e && e.cause && e.cause.code) || e));
   } finally {
     try {
       clearTimeout(timer);

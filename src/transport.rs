@@ -79,6 +79,8 @@ fn reply(
         Outcome::Timeout
     } else if status == no_status::REFUSED {
         Outcome::Refused
+    } else if status == no_status::OFFLINE {
+        Outcome::Offline
     } else {
         Outcome::Network(if message.is_empty() {
             "fetch failed".into()

@@ -30,6 +30,7 @@ pub mod ids;
 pub mod json;
 pub mod model;
 pub mod otlp;
+pub mod persist;
 pub mod pipeline;
 pub mod queue;
 pub mod retry;

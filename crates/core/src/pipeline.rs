@@ -41,6 +41,19 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request for a batch restored from storage: its body as stored, no queued records
+    /// behind it.
+    pub fn stored(signal: Signal, body: Vec<u8>, gzip: bool, items: u64) -> Request {
+        Request {
+            signal,
+            body,
+            gzip,
+            items: items as usize,
+            token: None,
+            taken: Taken::default(),
+        }
+    }
+
     /// The sequence number of the oldest record the request carries.
     pub fn first_seq(&self) -> u64 {
         self.taken.first_seq()

@@ -17,6 +17,8 @@ pub mod no_status {
     pub const NETWORK: f64 = -2.0;
     /// The host declined to send (a full beacon queue).
     pub const REFUSED: f64 = -3.0;
+    /// No answer, and the browser says it is offline (`navigator.onLine` false).
+    pub const OFFLINE: f64 = -4.0;
 }
 
 /// What one attempt to send a request came to.
@@ -37,6 +39,8 @@ pub enum Outcome {
     Network(String),
     /// The host declined to send it now (a page's beacon quota): it was never sent.
     Refused,
+    /// The request failed while the browser was offline: no retry is spent on it.
+    Offline,
 }
 
 /// What to do after an attempt.
@@ -65,7 +69,7 @@ impl Outcome {
                 Verdict::Retry(retry_after_ms.map(|ms| ms.clamp(0.0, MAX_RETRY_AFTER_MS)))
             }
             Outcome::Status { .. } => Verdict::Drop,
-            Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
+            Outcome::Timeout | Outcome::Network(_) | Outcome::Offline => Verdict::Retry(None),
             Outcome::Refused => Verdict::Restore,
         }
     }
@@ -77,6 +81,7 @@ impl Outcome {
             Outcome::Timeout => "timeout".into(),
             Outcome::Network(m) => ["network error: ", m].concat(),
             Outcome::Refused => "not accepted by the host".into(),
+            Outcome::Offline => "offline".into(),
         }
     }
 }
@@ -145,6 +150,7 @@ mod tests {
             ("TIMEOUT", no_status::TIMEOUT),
             ("NETWORK", no_status::NETWORK),
             ("REFUSED", no_status::REFUSED),
+            ("OFFLINE", no_status::OFFLINE),
         ] {
             assert!(js.contains(&format!("const {name} = {code};")), "{name}");
         }
