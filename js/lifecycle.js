@@ -1,11 +1,13 @@
 // The page lifecycle, in browsers only. A page may be gone for good once it is hidden
 // (`visibilitychange` to hidden, `pagehide`): that is the last moment to send. It may
-// also come back from the back/forward cache (`pageshow` with `persisted`).
+// also be shown again, or come back from the back/forward cache (`pageshow` with
+// `persisted`). The browser also says when it goes offline and comes back online.
 
 /**
  * Calls `on(code)` when the page is hidden (code 1 when a keepalive request can carry
  * `Content-Encoding`, as a keepalive fetch can; 0 when only a beacon, which cannot, is
- * left) and `on(2)` when it comes back from the back/forward cache. Returns a handle for
+ * left), `on(2)` when it is visible again or comes back from the back/forward cache, and
+ * `on(3)` / `on(4)` when the browser goes online / offline. Returns a handle for
  * `unlistenPage`, or undefined where there is no page.
  */
 export function listenPage(on) {
@@ -16,9 +18,11 @@ export function listenPage(on) {
     const hidden = typeof fetch === 'function' ? 1 : 0;
     const hide = () => call(on, hidden);
     const handlers = {
-      visibilitychange: () => d.visibilityState === 'hidden' && hide(),
+      visibilitychange: () => (d.visibilityState === 'hidden' ? hide() : call(on, 2)),
       pagehide: hide,
       pageshow: (e) => e && e.persisted && call(on, 2),
+      online: () => call(on, 3),
+      offline: () => call(on, 4),
     };
     for (const [type, f] of Object.entries(handlers)) w.addEventListener(type, f, true);
     return { w, handlers };

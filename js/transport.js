@@ -2,6 +2,7 @@
 // whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
 // in exactly one call of `done`, a plain report the delivery core classifies.
 import { describe } from './timers.js';
+import { claimStored } from './storage.js';
 
 // `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`, checked
 // against these lines by a test there.
@@ -16,13 +17,21 @@ const OFFLINE = -4;
  * numbers as -1.
  * `keepalive` requests must outlive the page: a keepalive fetch, or `navigator.sendBeacon`
  * on a host without fetch (a beacon carries no headers, so the core sends it plain).
+ * `stored`: `url` is the key of a stored batch (SPEC §8), sent as stored once this tab
+ * holds it; REFUSED when another tab holds it or it is gone.
  */
-export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive) {
+export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive, stored) {
   const payload = body.slice();
   // Everything else runs on a later microtask: the client is busy while it sends, so a
   // report (or a host's fetch calling back into the client) must not arrive inside it.
   Promise.resolve()
-    .then(() => start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive))
+    .then(() =>
+      stored
+        ? claimStored(url, timeoutMs + 5000, (b) =>
+            b ? start(done, id, b[0], b[1], b[2], authorization, timeoutMs) : start(done, id),
+          )
+        : start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive),
+    )
     .catch(() => {});
 }
 
@@ -37,6 +46,7 @@ function start(done, id, url, payload, contentEncoding, authorization, timeoutMs
       // The client was freed while the request was in flight.
     }
   };
+  if (!url) return report(REFUSED, -1, -1, 0, '');
   if (keepalive && typeof fetch !== 'function') {
     const sent = !contentEncoding && !authorization && beacon(url, payload);
     report(sent ? 202 : REFUSED, -1, -1, 0, '');

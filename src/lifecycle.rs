@@ -1,5 +1,5 @@
-//! Bindings to `js/lifecycle.js`: a browser page's hide and show events, with the
-//! listener closure owned here and removed on `Drop`.
+//! Bindings to `js/lifecycle.js`: a browser page's hide and show events and the browser
+//! going offline or online, with the listener closure owned here and removed on `Drop`.
 
 use wasm_bindgen::prelude::*;
 
@@ -15,6 +15,8 @@ extern "C" {
 /// costs its own invoke shim in the wasm and the glue).
 const HIDDEN: u32 = 0;
 const HIDDEN_COMPRESS: u32 = 1;
+const SHOWN: u32 = 2;
+const ONLINE: u32 = 3;
 
 /// What happened to the page.
 pub enum PageEvent {
@@ -23,8 +25,10 @@ pub enum PageEvent {
         /// A keepalive request can carry `Content-Encoding` (a fetch; a beacon cannot).
         compress: bool,
     },
-    /// Back from the back/forward cache.
+    /// Visible again, or back from the back/forward cache.
     Shown,
+    /// The browser says it is online (`true`) or offline.
+    Online(bool),
 }
 
 /// Page lifecycle listeners; dropping them removes them.
@@ -42,7 +46,8 @@ impl PageListeners {
                 HIDDEN | HIDDEN_COMPRESS => PageEvent::Hidden {
                     compress: code == HIDDEN_COMPRESS,
                 },
-                _ => PageEvent::Shown,
+                SHOWN => PageEvent::Shown,
+                _ => PageEvent::Online(code == ONLINE),
             })
         });
         let handle = listen_page(on_event.as_ref());

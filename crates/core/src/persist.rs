@@ -1,7 +1,7 @@
 //! Surviving the page (SPEC §8): the storage format of persisted batches and the index of
 //! those one client knows, bounded by `persistBytes`. What is pure lives here;
-//! [`super::delivery`] decides when a batch is written, claimed, sent and deleted, and the
-//! shell carries out the storage calls it asks for.
+//! [`super::delivery`] decides when a batch is written, sent and deleted, and the shell
+//! carries out the storage calls it asks for.
 //!
 //! A batch is stored as the request it was (or would have been) sent as, so restoring it
 //! means sending those bytes again, never re-encoding them:
@@ -10,29 +10,28 @@
 //!   time it was written (ms since the epoch, 13 digits, so keys sort oldest first), the
 //!   writer's session id's first 8 characters and a counter (unique across tabs), the
 //!   signal (`traces`, `metrics`, `logs`) and how many items it holds;
-//! - value: `<encoding> <attempts> <url>\n<body>`: `g` for a gzip body in base64, `t` for a
-//!   JSON body as is; the attempts made so far; the URL it goes to (a ClickHouse batch's
-//!   carries its `insert_deduplication_token`); then the exact request body.
-//!
-//! Sizes count UTF-16 code units of key and value, as `localStorage` quotas do.
+//! - value: [`head`], a newline, then the exact request body: base64 for a gzip body, the
+//!   JSON text as is otherwise. The shell writes the body (`js/storage.js`); the core
+//!   counts its length ([`stored_len`]).
 
 use crate::prelude::*;
 
+use super::json::decimal;
 use super::model::Signal;
 use super::pipeline::Request;
 
 /// Every key this SDK persists starts with this, then `<projectName>:`.
 pub const PREFIX: &str = "automagik-telemetry:";
 
-/// How a claim on a stored batch ended (the shell's answer to a claim).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Claim {
-    /// This page holds the batch, whose stored value this is, until it releases it.
-    Got(String),
-    /// Another page holds it now.
-    Busy,
-    /// It is no longer stored: another page delivered it.
-    Gone,
+/// What the shell does with a stored batch before it lets go of this page's claim on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// Leave it as it is.
+    Keep = 0,
+    /// Remove it.
+    Delete = 1,
+    /// Count one more attempt in its head.
+    Bump = 2,
 }
 
 /// A stored batch this client knows of.
@@ -46,10 +45,31 @@ pub struct Entry {
     pub items: u64,
     /// Length of key and value, against `persistBytes`.
     pub bytes: usize,
-    /// Not claimed before this time (another page held it).
-    pub not_before: f64,
-    /// This page is claiming or sending it: it cannot be evicted.
+    /// Sends made so far, as this page knows (0 for a batch an earlier load left): its
+    /// backoff grows with them.
+    pub attempts: u32,
+    /// This page is sending it: it cannot be evicted.
     pub busy: bool,
+}
+
+/// The head of a stored value: `<encoding> <attempts> <url>`, the encoding `g` (a gzip
+/// body, stored in base64) or `t` (JSON text, stored as is), the sends made so far, and
+/// where it goes (a ClickHouse batch's URL carries its `insert_deduplication_token`).
+pub fn head(gzip: bool, attempts: u32, url: &str) -> String {
+    [
+        if gzip { "g " } else { "t " },
+        &decimal(attempts.into()),
+        " ",
+        url,
+    ]
+    .concat()
+}
+
+/// The stored length of a batch whose key and head are these and whose body has `body`
+/// bytes: base64 takes 4 characters per 3 bytes. A text body counts its UTF-8 bytes, never
+/// fewer than the UTF-16 units a `localStorage` quota counts.
+pub fn stored_len(key: &str, head: &str, body: usize, gzip: bool) -> usize {
+    key.len() + head.len() + 1 + if gzip { body.div_ceil(3) * 4 } else { body }
 }
 
 /// The stored batches one client knows of, oldest first, and its pending writes.
@@ -59,7 +79,7 @@ pub struct Store {
     pub prefix: String,
     entries: Vec<Entry>,
     /// Writes not yet acknowledged by the shell, with the records to put back in the
-    /// queue should the write fail (none for a rewrite of a stored batch).
+    /// queue should the write fail.
     pub writing: Vec<(String, Option<Request>)>,
     /// Numbers this client's keys.
     counter: u32,
@@ -93,25 +113,16 @@ impl Store {
         self.entries.iter().map(|e| e.bytes).sum()
     }
 
-    /// The entry stored under `key`.
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|e| e.key == key)
-    }
-
-    /// Forgets `key`; returns its entry.
-    pub fn remove(&mut self, key: &str) -> Option<Entry> {
-        let i = self.entries.iter().position(|e| e.key == key)?;
-        Some(self.entries.remove(i))
-    }
-
-    /// Adds `entry` in key order (oldest first), unless its key is known.
-    pub fn insert(&mut self, entry: Entry) {
-        if let Err(i) = self
-            .entries
-            .binary_search_by(|e| e.key.as_str().cmp(&entry.key))
-        {
-            self.entries.insert(i, entry);
+    /// Forgets `key`.
+    pub fn remove(&mut self, key: &str) {
+        if let Some(i) = self.entries.iter().position(|e| e.key == key) {
+            self.entries.remove(i);
         }
+    }
+
+    /// Adds `entry` as the newest: the listing comes oldest first, before this page writes.
+    pub fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
     }
 
     /// A new key for a batch of `items` items of `signal`, written at `now` by the session
@@ -124,45 +135,41 @@ impl Store {
         };
         [
             &self.prefix,
-            &super::json::decimal(now as u64),
+            &decimal(now as u64),
             ".",
             writer,
-            &super::json::decimal(self.counter.into()),
+            &decimal(self.counter.into()),
             ".",
             signal.name(),
             ".",
-            &super::json::decimal(items as u64),
+            &decimal(items as u64),
         ]
         .concat()
     }
 
-    /// The oldest batch of `signal` this page may claim at `now`.
-    pub fn next_ready(&mut self, signal: Signal, now: f64) -> Option<&mut Entry> {
-        self.entries
-            .iter_mut()
-            .find(|e| e.signal == signal && !e.busy && e.not_before <= now)
+    /// `key` is no longer being sent by this page; `bumped`: its stored attempt count
+    /// grew by one (a digit more, at most).
+    pub fn release(&mut self, key: &str, bumped: bool) {
+        for e in self.entries.iter_mut().filter(|e| e.key == key) {
+            e.busy = false;
+            e.bytes += usize::from(bumped);
+            e.attempts += u32::from(bumped);
+        }
     }
 
-    /// When the next batch of `signal` may be claimed, if any waits.
-    pub fn wake(&self, signal: Signal) -> Option<f64> {
+    /// The oldest batch of `signal` this page is not sending.
+    pub fn next(&mut self, signal: Signal) -> Option<&mut Entry> {
         self.entries
-            .iter()
-            .filter(|e| e.signal == signal && !e.busy)
-            .map(|e| e.not_before)
-            .min_by(f64::total_cmp)
+            .iter_mut()
+            .find(|e| e.signal == signal && !e.busy)
     }
 
     /// Makes room for `size` more under `max` by evicting the oldest batches this page is
     /// not sending; returns the evicted ones (their keys to remove, their items to count),
     /// or `None`, evicting nothing, when even that would not make room.
     pub fn make_room(&mut self, size: usize, max: usize) -> Option<Vec<Entry>> {
-        let busy: usize = self
-            .entries
-            .iter()
-            .filter(|e| e.busy)
-            .map(|e| e.bytes)
-            .sum();
-        if busy + size > max {
+        let busy = self.entries.iter().filter(|e| e.busy).map(|e| e.bytes);
+        if busy.sum::<usize>() + size > max {
             return None;
         }
         let mut total = self.bytes();
@@ -172,7 +179,7 @@ impl Store {
             let e = self.entries.remove(i);
             total -= e.bytes;
             // A write of this batch still to be acknowledged must not put its records back.
-            if let Some(w) = self.writing.iter_mut().find(|w| w.0 == e.key) {
+            for w in self.writing.iter_mut().filter(|w| w.0 == e.key) {
                 w.1 = None;
             }
             evicted.push(e);
@@ -180,57 +187,37 @@ impl Store {
         Some(evicted)
     }
 
-    /// The entries in the shell's listing: a line `<key suffix> <value length>` per key
-    /// under the prefix. Keys that are not this format's are left alone (another project's
-    /// whose name extends this one's, a claim).
+    /// The entries in the shell's listing: a line `<key suffix> <value length>` per stored
+    /// batch under the prefix, oldest first (the shell lists only keys of this format).
     pub fn parse_listing(&self, listing: &str) -> Vec<Entry> {
         let mut found = Vec::new();
         for line in listing.as_bytes().split(|&b| b == b'\n') {
-            let mut parts = line.split(|&b| b == b' ');
-            let (Some(suffix), Some(len), None) = (parts.next(), parts.next(), parts.next()) else {
+            let mut fields = line.split(|&b| b == b' ');
+            let (Some(suffix), Some(len)) = (fields.next(), fields.next().and_then(number)) else {
                 continue;
             };
-            let (Some((signal, items)), Some(len), Ok(suffix)) = (
-                parse_suffix(suffix),
-                number(len),
-                core::str::from_utf8(suffix),
-            ) else {
+            let mut parts = suffix.rsplit(|&b| b == b'.');
+            let (Some(items), Some(signal)) = (parts.next().and_then(number), parts.next()) else {
+                continue;
+            };
+            let signal = Signal::ALL
+                .into_iter()
+                .find(|s| s.name().as_bytes() == signal);
+            let (Some(signal), Ok(suffix)) = (signal, core::str::from_utf8(suffix)) else {
                 continue;
             };
             let key = [&self.prefix, suffix].concat();
             found.push(Entry {
-                bytes: len16(&key) + len as usize,
+                bytes: key.len() + len as usize,
                 key,
                 signal,
                 items,
-                not_before: 0.0,
+                attempts: 0,
                 busy: false,
             });
         }
         found
     }
-}
-
-/// The signal and item count a key suffix names: `<time>.<writer><n>.<signal>.<items>`.
-fn parse_suffix(suffix: &[u8]) -> Option<(Signal, u64)> {
-    let mut parts = suffix.split(|&b| b == b'.');
-    let (Some(time), Some(writer), Some(signal), Some(items), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    number(time)?;
-    if writer.is_empty() || !writer.iter().all(u8::is_ascii_alphanumeric) {
-        return None;
-    }
-    let signal = Signal::ALL
-        .into_iter()
-        .find(|s| s.name().as_bytes() == signal)?;
-    Some((signal, number(items)?))
 }
 
 /// A decimal number of digits only.
@@ -243,193 +230,58 @@ fn number(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// The length of `s` in UTF-16 code units, as JS counts it.
-pub fn len16(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
-}
-
-/// A batch as stored: what its request was sent with.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Batch {
-    /// The body is gzip-compressed (`Content-Encoding: gzip`).
-    pub gzip: bool,
-    /// Sends made so far.
-    pub attempts: u32,
-    /// Where it goes.
-    pub url: String,
-    /// The exact request body.
-    pub body: Vec<u8>,
-}
-
-impl Batch {
-    /// The stored value; `None` for a plain body that is not text (never made here).
-    pub fn encode(gzip: bool, attempts: u32, url: &str, body: &[u8]) -> Option<String> {
-        let mut out = String::with_capacity(body.len() * 4 / 3 + url.len() + 16);
-        out.push_str(if gzip { "g " } else { "t " });
-        out.push_str(&super::json::decimal(attempts.into()));
-        out.push(' ');
-        out.push_str(url);
-        out.push('\n');
-        if gzip {
-            base64(body, &mut out);
-        } else {
-            out.push_str(core::str::from_utf8(body).ok()?);
-        }
-        Some(out)
-    }
-
-    /// The batch a stored value holds; `None` when it is not this format's.
-    pub fn decode(value: &str) -> Option<Batch> {
-        let bytes = value.as_bytes();
-        let newline = bytes.iter().position(|&b| b == b'\n')?;
-        let mut head = bytes[..newline].split(|&b| b == b' ');
-        let (Some(encoding), Some(attempts), Some(url), None) =
-            (head.next(), head.next(), head.next(), head.next())
-        else {
-            return None;
-        };
-        let body = &bytes[newline + 1..];
-        let (gzip, body) = match encoding {
-            b"g" => (true, unbase64(body)?),
-            b"t" => (false, body.to_vec()),
-            _ => return None,
-        };
-        Some(Batch {
-            gzip,
-            attempts: u32::try_from(number(attempts)?).ok()?,
-            url: String::from_utf8(url.to_vec()).ok()?,
-            body,
-        })
-    }
-}
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Appends standard base64 (padded) of `bytes`.
-fn base64(bytes: &[u8], out: &mut String) {
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(BASE64[(n >> (18 - 6 * i) & 63) as usize])
-            } else {
-                '='
-            });
-        }
-    }
-}
-
-/// The bytes of standard base64 (padded); `None` when it is not.
-fn unbase64(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    for chunk in text.chunks(4) {
-        let (mut n, mut pad) = (0u32, 0);
-        for (i, &c) in chunk.iter().enumerate() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' if i >= 2 => {
-                    pad += 1;
-                    0
-                }
-                _ => return None,
-            };
-            n = n << 6 | u32::from(v);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_round_trips_every_length() {
-        for len in 0..40u8 {
-            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37) ^ 0xa5).collect();
-            let mut text = String::new();
-            base64(&bytes, &mut text);
-            assert_eq!(text.len() % 4, 0);
-            assert_eq!(unbase64(text.as_bytes()).unwrap(), bytes, "{text}");
-        }
-        let mut text = String::new();
-        base64(b"any carnal pleas", &mut text);
-        assert_eq!(text, "YW55IGNhcm5hbCBwbGVhcw==");
-        assert_eq!(unbase64(b"YW55?A=="), None);
-        assert_eq!(unbase64(b"YW5"), None);
-    }
-
-    #[test]
-    fn a_value_holds_the_exact_body_with_its_encoding_attempts_and_url() {
-        let gz = [0x1f, 0x8b, 0, 255, 10, 32];
-        let v = Batch::encode(true, 3, "http://c/v1/traces", &gz).unwrap();
-        assert_eq!(v, "g 3 http://c/v1/traces\nH4sA/wog");
-        let b = Batch::decode(&v).unwrap();
+    fn a_head_names_the_encoding_attempts_and_url_and_lengths_count_base64() {
         assert_eq!(
-            (b.gzip, b.attempts, b.url.as_str()),
-            (true, 3, "http://c/v1/traces")
+            head(true, 3, "http://c/v1/traces"),
+            "g 3 http://c/v1/traces"
         );
-        assert_eq!(b.body, gz);
-        let json = b"{\"resourceLogs\":[\n]}";
-        let v = Batch::encode(false, 0, "http://c/v1/logs", json).unwrap();
-        assert_eq!(Batch::decode(&v).unwrap().body, json);
-        assert_eq!(Batch::encode(false, 0, "u", &[0xff]), None);
-        for bad in [
-            "",
-            "g 1 u",
-            "x 1 u\n",
-            "g one u\n",
-            "g 1 u extra\n",
-            "g 1 u\n***",
-        ] {
-            assert_eq!(Batch::decode(bad), None, "{bad:?}");
-        }
+        assert_eq!(head(false, 0, "u"), "t 0 u");
+        // "k" + "t 0 u" + newline + 10 bytes; base64 of 10 bytes is 16 characters.
+        assert_eq!(stored_len("k", "t 0 u", 10, false), 17);
+        assert_eq!(stored_len("k", "g 0 u", 10, true), 23);
+        assert_eq!(stored_len("k", "g 0 u", 9, true), 19);
     }
 
     #[test]
-    fn keys_sort_oldest_first_and_only_this_format_is_listed() {
+    fn keys_sort_oldest_first_and_the_listing_names_signal_items_and_length() {
         let mut s = Store::new("shop");
         let k = s.key(1_733_250_000_123.0, "3f9a1c2e-aaaa", Signal::Logs, 7);
         assert_eq!(k, "automagik-telemetry:shop:1733250000123.3f9a1c2e1.logs.7");
-        let listing = "1733250000999.abcdef011.traces.2 40\n\
-                       1733250000123.3f9a1c2e1.logs.7 100\n\
-                       1733250000123.3f9a1c2e1.logs.7:claim 12\n\
-                       x:1733250000123.ab1.logs.7 1\n\
+        let listing = "1733250000123.3f9a1c2e1.logs.7 100\n\
+                       1733250000999.abcdef011.traces.2 40\n\
                        1733250000123.ab1.spans.7 1\n\
-                       1733250000123.ab1.logs 1\n";
+                       1733250000123.ab1.logs.x 1\n\
+                       1733250000123.ab1.logs.7\n";
         let found = s.parse_listing(listing);
         assert_eq!(found.len(), 2);
         for e in found {
-            s.insert(e);
+            s.push(e);
         }
         let keys: Vec<_> = s.entries().iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys[0], k);
         assert!(keys[1].ends_with(".traces.2"));
-        assert_eq!(s.entries()[0].bytes, len16(&k) + 100);
+        assert_eq!(s.entries()[0].bytes, k.len() + 100);
         assert_eq!(s.entries()[0].items, 7);
+        assert_eq!(s.next(Signal::Traces).unwrap().items, 2);
+        s.remove(&k);
+        assert_eq!(s.entries().len(), 1);
     }
 
     #[test]
     fn room_is_made_by_evicting_the_oldest_batches_this_page_is_not_sending() {
         let mut s = Store::new("p");
         for (i, busy) in [(1, true), (2, false), (3, false)] {
-            s.insert(Entry {
+            s.push(Entry {
                 key: format!("k{i}"),
                 signal: Signal::Traces,
                 items: i,
                 bytes: 100,
-                not_before: 0.0,
+                attempts: 0,
                 busy,
             });
         }

@@ -41,13 +41,13 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request for a batch restored from storage: its body as stored, no queued records
-    /// behind it.
-    pub fn stored(signal: Signal, body: Vec<u8>, gzip: bool, items: u64) -> Request {
+    /// A request for a batch of `items` items the shell sends from storage: the body is
+    /// the shell's to read; no queued records are behind it.
+    pub fn stored(signal: Signal, items: u64) -> Request {
         Request {
             signal,
-            body,
-            gzip,
+            body: Vec::new(),
+            gzip: false,
             items: items as usize,
             token: None,
             taken: Taken::default(),
