@@ -155,6 +155,8 @@ struct Lane {
     backoff: Option<Wait>,
     /// Records with a smaller sequence number go out as soon as the lane is free.
     send_through: u64,
+    /// The last request that ended failed (its retries ran out, or offline).
+    failed: bool,
 }
 
 impl Lane {
@@ -163,11 +165,10 @@ impl Lane {
         self.attempts.is_empty() && !self.backoff.is_some_and(|w| w.holds(now, false))
     }
 
-    /// Whether the lane is failing: backing off after its retries ran out, or waiting to
-    /// retry a request.
-    fn failing(&self, now: f64) -> bool {
-        self.backoff.is_some_and(|w| w.until > now)
-            || self.attempts.iter().any(|a| a.retry.is_some())
+    /// Whether the lane is failing: its last request failed for good (from then until a
+    /// delivery, its backoff over or not), or it waits to retry one.
+    fn failing(&self) -> bool {
+        self.failed || self.attempts.iter().any(|a| a.retry.is_some())
     }
 }
 
@@ -697,6 +698,9 @@ impl Delivery {
         }
         let attempt = self.lanes[lane].attempts.swap_remove(index);
         let sends = attempt.retries + u32::from(!offline);
+        if verdict != Verdict::Restore {
+            self.lanes[lane].failed = matches!(verdict, Verdict::Retry(_));
+        }
         if let Some(key) = &attempt.stored {
             // A stored batch is deleted once delivered (or refused for good), else kept
             // with its attempt count. One this page could not claim is forgotten: another
@@ -868,7 +872,7 @@ impl Delivery {
             // While a lane fails (or the browser is offline), the interval writes what it
             // queued where the page keeps batches: a crash loses at most one interval.
             let writable = matches!(&self.store, Some(s) if !s.faulted);
-            if interval && writable && (self.offline || self.lanes[l].failing(now)) {
+            if interval && writable && (self.offline || self.lanes[l].failing()) {
                 self.persist_lane(now, signal, false);
             }
         }
@@ -886,7 +890,7 @@ impl Delivery {
         self.hidden = true;
         let keeps = self.enabled && self.store.is_some();
         for signal in Signal::ALL {
-            if !keeps || !(self.offline || self.lanes[signal as usize].failing(now)) {
+            if !keeps || !(self.offline || self.lanes[signal as usize].failing()) {
                 self.unload_lane(signal, compress);
             }
             self.persist_lane(now, signal, true);
@@ -2191,6 +2195,38 @@ mod tests {
         w.d.handle_timeout(w.now);
         w.pump();
         assert!(w.take_sent().is_empty());
+    }
+
+    #[test]
+    fn a_lane_fails_from_its_failure_to_its_next_delivery() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(100.0))]);
+        w.event("a");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.event("b");
+        w.wake();
+        let resend = w.take_sent();
+        assert!(
+            resend[0].stored,
+            "its backoff is over: the stored batch goes again"
+        );
+        // The page goes away meanwhile: the lane has not delivered since it failed.
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(w.take_sent().is_empty(), "no keepalive for a failing lane");
+        assert_eq!(w.keys().len(), 2, "b is written");
+        w.status(resend[0].id, 200);
+        // Delivered: the lane is healthy again, and the page going away uses keepalive.
+        w.d.page_shown(w.now);
+        w.pump();
+        answer_all(&mut w, 200);
+        assert!(w.storage.is_empty());
+        w.event("c");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(w.take_sent()[0].keepalive);
+        assert!(w.storage.is_empty());
     }
 
     #[test]
