@@ -320,8 +320,7 @@ impl Delivery {
     }
 
     /// Turns collection on or off; `disable()` then flushes ([`Delivery::flush`]).
-    /// Turning it off deletes every stored batch: those this page knows of, and, once
-    /// listed, any other ([`Delivery::listed`]).
+    /// Turning it off deletes every stored batch ([`Delivery::listed`]).
     pub fn set_enabled(&mut self, on: bool) {
         self.enabled = on;
         if !on {
@@ -329,17 +328,11 @@ impl Delivery {
         }
     }
 
-    /// Deletes every stored batch this page knows of, then asks for the list of all.
+    /// Deletes every stored batch: it forgets those it knows of and asks for the list of
+    /// all, which [`Delivery::listed`] deletes while collection is off.
     fn forget_stored(&mut self) {
         if let Some(store) = self.store.as_mut() {
-            while let Some(e) = store.entries().first() {
-                let key = e.key.clone();
-                store.remove(&key);
-                self.actions.push_back(Action::Release {
-                    key,
-                    then: Then::Delete,
-                });
-            }
+            store.clear();
             self.actions.push_back(Action::List {
                 prefix: store.prefix.clone(),
             });

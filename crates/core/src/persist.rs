@@ -120,6 +120,11 @@ impl Store {
         }
     }
 
+    /// Forgets every batch.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Adds `entry` as the newest: the listing comes oldest first, before this page writes.
     pub fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
