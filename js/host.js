@@ -1,6 +1,7 @@
 // What the core cannot see from wasm: which runtime this is, environment variables,
 // persistent storage, privacy signals, randomness and the console. Every
 // function degrades to "unknown" rather than throwing: hosts differ in what they expose.
+import { describe } from './timers.js';
 
 /** `name\nversion\nos\nhostname` of the running JS runtime, as far as it tells. */
 export function runtimeInfo() {
@@ -54,7 +55,8 @@ export function readEnv(configEnv, name) {
   return undefined;
 }
 
-function storage() {
+/** The runtime's localStorage, or undefined. */
+export function storage() {
   try {
     return typeof globalThis.localStorage === 'object' ? globalThis.localStorage : undefined;
   } catch {
@@ -73,13 +75,18 @@ export function storageGet(key) {
   }
 }
 
-/** Persists `value` under `key` (removes it when `value` is undefined), where possible. */
+/**
+ * Persists `value` under `key` (removes it when `value` is undefined), where possible.
+ * Returns '', or why the storage refused (a full quota, privacy mode): the value then lives
+ * for this instance only.
+ */
 export function storageSet(key, value) {
   try {
     const s = storage();
     if (s) value === undefined ? s.removeItem(key) : s.setItem(key, value);
-  } catch {
-    // Quota or privacy mode: the value lives for this instance only.
+    return '';
+  } catch (e) {
+    return describe(e) || 'storage failed';
   }
 }
 

@@ -2,8 +2,14 @@
 // whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
 // in exactly one call of `done`, a plain report the delivery core classifies.
 // `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`.
-import { NO_STATUS_NETWORK as NETWORK, NO_STATUS_REFUSED as REFUSED, NO_STATUS_TIMEOUT as TIMEOUT } from './layout.js';
+import {
+  NO_STATUS_NETWORK as NETWORK,
+  NO_STATUS_OFFLINE as OFFLINE,
+  NO_STATUS_REFUSED as REFUSED,
+  NO_STATUS_TIMEOUT as TIMEOUT,
+} from './layout.js';
 import { describe } from './timers.js';
+import { claimStored } from './storage.js';
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and
@@ -11,13 +17,21 @@ import { describe } from './timers.js';
  * numbers as -1.
  * `keepalive` requests must outlive the page: a keepalive fetch, or `navigator.sendBeacon`
  * on a host without fetch (a beacon carries no headers, so the core sends it plain).
+ * `stored`: `url` is the key of a stored batch (SPEC §8), sent as stored once this tab
+ * holds it; REFUSED when another tab holds it or it is gone.
  */
-export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive) {
+export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive, stored) {
   const payload = body.slice();
   // Everything else runs on a later microtask: the client is busy while it sends, so a
   // report (or a host's fetch calling back into the client) must not arrive inside it.
   Promise.resolve()
-    .then(() => start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive))
+    .then(() =>
+      stored
+        ? claimStored(url, timeoutMs + 5000, (b) =>
+            b ? start(done, id, b[0], b[1], b[2], authorization, timeoutMs) : start(done, id),
+          )
+        : start(done, id, url, payload, contentEncoding, authorization, timeoutMs, keepalive),
+    )
     .catch(() => {});
 }
 
@@ -32,14 +46,24 @@ function start(done, id, url, payload, contentEncoding, authorization, timeoutMs
       // The client was freed while the request was in flight.
     }
   };
+  if (!url) return report(REFUSED, -1, -1, 0, '');
   if (keepalive && typeof fetch !== 'function') {
     const sent = !contentEncoding && !authorization && beacon(url, payload);
     report(sent ? 202 : REFUSED, -1, -1, 0, '');
     return;
   }
   return attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive).catch((e) =>
-    report(NETWORK, -1, -1, 0, describe(e)),
+    report(failed(), -1, -1, 0, describe(e)),
   );
+}
+
+/** NETWORK, or OFFLINE while the browser says it is offline (no retry is spent then). */
+function failed() {
+  try {
+    return globalThis.navigator.onLine === false ? OFFLINE : NETWORK;
+  } catch {
+    return NETWORK;
+  }
 }
 
 async function attempt(report, url, payload, contentEncoding, authorization, timeoutMs, keepalive) {
@@ -73,7 +97,7 @@ async function attempt(report, url, payload, contentEncoding, authorization, tim
       details.message,
     );
   } catch (e) {
-    if (!timedOut) report(NETWORK, -1, -1, 0, describe((e && e.cause && e.cause.code) || e));
+    if (!timedOut) report(failed(), -1, -1, 0, describe((e && e.cause && e.cause.code) || e));
   } finally {
     try {
       clearTimeout(timer);

@@ -30,6 +30,7 @@ use automagik_telemetry_core::page::PageEvent;
 
 use super::lifecycle::PageListeners;
 use super::plain::{self, Deferred};
+use super::storage;
 use super::timers::Timer;
 use super::transport::Transport;
 use super::{boundary, host};
@@ -96,6 +97,7 @@ impl Shell {
                 drive(&me, |st, now| match event {
                     PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
                     PageEvent::Shown => st.core.page_shown(now),
+                    PageEvent::Online(online) => st.core.set_online(now, online),
                 });
             }
         });
@@ -154,6 +156,15 @@ impl Shell {
                         settled.push(self.waiters.swap_remove(i).deferred);
                     }
                 }
+                Action::List { prefix } => {
+                    let listing = storage::list(&prefix);
+                    self.core.listed(now, listing.as_deref());
+                }
+                Action::Persist { key, head, body } => {
+                    let written = storage::put(&key, &head, &body);
+                    self.core.wrote(&key, written);
+                }
+                Action::Release { key, then } => storage::release(&key, then),
             }
         }
         self.rearm(now);
@@ -368,6 +379,8 @@ impl Client {
         let state = Rc::new(RefCell::new(shell));
         state.borrow_mut().prepare_page(&state);
         state.borrow_mut().prepare_timer(&state);
+        // A page lists the batches an earlier load left (SPEC §8); elsewhere a no-op.
+        drive(&state, |st, _| st.core.open());
         Ok(Client {
             state,
             reentrant: Cell::new(0),

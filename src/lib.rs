@@ -27,6 +27,7 @@ mod client;
 mod host;
 mod lifecycle;
 mod plain;
+mod storage;
 mod timers;
 mod transport;
 

@@ -1,5 +1,6 @@
-//! Bindings to `js/lifecycle.js`: a browser page's hide and show events (the core's
-//! [`PageEvent`] codes), with the listener closure owned here and removed on `Drop`.
+//! Bindings to `js/lifecycle.js`: a browser page's hide and show events and the browser
+//! going offline or online (the core's [`PageEvent`] codes), with the listener closure
+//! owned here and removed on `Drop`.
 
 use wasm_bindgen::prelude::*;
 

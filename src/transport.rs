@@ -1,5 +1,6 @@
 //! Bindings to `js/transport.js`: carries out the core's [`Transmit`]s with the runtime's
-//! fetch and turns each report back into a core [`Reply`]. The report callback is one
+//! fetch (a stored batch once this tab holds it) and turns each report back into a core
+//! [`Reply`]. The report callback is one
 //! closure per client, owned here and freed on `Drop`.
 
 use crate::prelude::*;
@@ -22,6 +23,7 @@ extern "C" {
         authorization: &str,
         timeout_ms: u32,
         keepalive: bool,
+        stored: bool,
     );
 }
 
@@ -48,7 +50,8 @@ impl Transport {
         Transport { done }
     }
 
-    /// Sends `body` as `t` says.
+    /// Sends `body` as `t` says; a stored batch (SPEC §8) is claimed first and sent as
+    /// stored.
     pub fn send(&self, t: &Transmit, body: &[u8]) {
         send_js(
             self.done.as_ref(),
@@ -59,6 +62,7 @@ impl Transport {
             &t.authorization,
             t.timeout_ms,
             t.keepalive,
+            t.stored,
         );
     }
 }
@@ -79,6 +83,8 @@ fn reply(
         Outcome::Timeout
     } else if status == no_status::REFUSED {
         Outcome::Refused
+    } else if status == no_status::OFFLINE {
+        Outcome::Offline
     } else {
         Outcome::Network(if message.is_empty() {
             "fetch failed".into()

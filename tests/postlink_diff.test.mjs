@@ -66,7 +66,8 @@ for (const [variant, backend] of CASES) {
       // The corpus went out whole: one request per signal, only the invalid event dropped.
       assert.equal(plain.requests.length, 3);
       assert.ok(plain.sent.items > 90, `${plain.sent.items} items sent`);
-      assert.deepEqual(Object.values(plain.dropped), [0, 0, 1, 0, 0, 0]);
+      const dropped = Object.entries(plain.dropped).filter(([, n]) => n > 0);
+      assert.deepEqual(dropped, [['invalid', 1]]);
       if (compression === 'gzip') {
         assert.ok(plain.requests.every((r) => r.headers['Content-Encoding'] === 'gzip'), 'every body gzipped');
       }

@@ -63,6 +63,12 @@ export interface TelemetryConfig {
   maxQueueBytes?: number;
   /** Bound on one request's uncompressed body. Default 512 KiB. */
   maxBatchBytes?: number;
+  /**
+   * Browsers: bytes of unsent batches kept in `localStorage` (keys starting with
+   * `automagik-telemetry:<projectName>:`) for the next page load, the oldest evicted first.
+   * 0 turns persistence off. Default 262144 (256 KiB).
+   */
+  persistBytes?: number;
   /** ClickHouse HTTP interface. Default `http://localhost:8123`. */
   clickhouseEndpoint?: string;
   /** Default `'telemetry'`. */
@@ -114,7 +120,8 @@ export interface Status {
   inFlight: number;
   sent: { requests: number; items: number; bytes: number };
   /** Items dropped, by reason: the queue bound, a partial success, invalid input, a
-   * non-retryable failure, tracking after `shutdown()`, a call re-entering the client. */
+   * non-retryable failure, tracking after `shutdown()`, a call re-entering the client,
+   * stored batches evicted by `persistBytes`. */
   dropped: {
     queueFull: number;
     rejected: number;
@@ -122,9 +129,14 @@ export interface Status {
     failed: number;
     afterShutdown: number;
     reentrant: number;
+    persistFull: number;
   };
   /** Unknown metric types and severities that fell back to gauge and INFO. */
   coerced: { metricType: number; logSeverity: number };
+  /** Unsent batches kept in `localStorage` for a later page load (browsers): those this
+   * client wrote or found, their length against `persistBytes`, and writes the storage
+   * refused (those batches stayed in memory). */
+  persisted: { batches: number; bytes: number; failedWrites: number };
   retries: number;
   /** Values personal-data scrubbing changed in delivered items. */
   scrubbed: number;

@@ -115,6 +115,7 @@ impl Shell {
                 drive(&me, |st, now| match event {
                     PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
                     PageEvent::Shown => st.core.page_shown(now),
+                    PageEvent::Online(online) => st.core.set_online(now, online),
                 });
             }
         });
@@ -157,6 +158,11 @@ impl Shell {
                         settled.push(self.waiters.swap_remove(i).settle);
                     }
                 }
+                // This front door keeps no batches across page loads yet (SPEC §8 is the
+                // npm package's): answering "no storage" turns the core's store off, so it
+                // never asks to write or release one.
+                Action::List { .. } => self.core.listed(now, None),
+                Action::Persist { .. } | Action::Release { .. } => {}
             }
         }
         self.rearm(now);
@@ -281,6 +287,7 @@ impl Telemetry {
         if let Ok(mut shell) = state.try_borrow_mut() {
             shell.prepare(&state);
         }
+        drive(&state, |st, _| st.core.open());
         Ok(Telemetry {
             state,
             reentrant: Rc::new(Cell::new(0)),

@@ -129,6 +129,9 @@ pub struct Config {
     pub max_queue_bytes: u32,
     /// Bound on one request's uncompressed body.
     pub max_batch_bytes: u32,
+    /// Bound on the unsent batches kept in `localStorage` across page loads (browsers);
+    /// 0 turns persistence off.
+    pub persist_bytes: u32,
     /// ClickHouse settings.
     pub clickhouse: ClickHouse,
     /// `config.enabled`, when given.
@@ -161,6 +164,7 @@ pub const OPTIONS: &[&str] = &[
     "retryBackoffBase",
     "maxQueueBytes",
     "maxBatchBytes",
+    "persistBytes",
     "clickhouseEndpoint",
     "clickhouseDatabase",
     "clickhouseTable",
@@ -398,6 +402,13 @@ impl Config {
             true,
             "bytes",
         ) as u32;
+        let persist_bytes = o.number(
+            "persistBytes",
+            262_144.0,
+            [0, 1 << 30],
+            true,
+            "bytes (0 turns it off)",
+        ) as u32;
         let clickhouse = ClickHouse {
             endpoint: o.url("clickhouseEndpoint", "http://localhost:8123"),
             database: o.identifier("clickhouseDatabase", "telemetry"),
@@ -435,6 +446,7 @@ impl Config {
             retry_backoff_base_ms,
             max_queue_bytes,
             max_batch_bytes,
+            persist_bytes,
             clickhouse,
             enabled,
             verbose,
@@ -484,6 +496,7 @@ mod tests {
         assert_eq!(c.compression_threshold, 1024);
         assert_eq!((c.max_retries, c.retry_backoff_base_ms), (3, 1000.0));
         assert_eq!((c.max_queue_bytes, c.max_batch_bytes), (4 << 20, 512 << 10));
+        assert_eq!(c.persist_bytes, 256 << 10);
         assert_eq!(c.clickhouse.endpoint, "http://localhost:8123");
         assert_eq!(c.clickhouse.database, "telemetry");
         assert_eq!(c.clickhouse.username, "default");
@@ -584,6 +597,27 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::Range, "{name}: {}", e.message);
             assert!(e.message.contains(&format!("'{name}'")), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn persist_bytes_is_a_byte_count_and_zero_turns_it_off() {
+        assert_eq!(
+            parse(&[("persistBytes", Raw::Number(0.0))])
+                .unwrap()
+                .persist_bytes,
+            0
+        );
+        let e = err(&[("persistBytes", Raw::Number(-1.0))]);
+        assert_eq!((e.kind, e.option), (ErrorKind::Range, "persistBytes"));
+        assert!(
+            e.message.ends_with(
+                "'persistBytes': expected a whole number from 0 to 1073741824 bytes (0 turns it off)"
+            ),
+            "{}",
+            e.message
+        );
+        let e = err(&[("persistBytes", Raw::Str("256k".into()))]);
+        assert_eq!((e.kind, e.option), (ErrorKind::Type, "persistBytes"));
     }
 
     #[test]

@@ -11,6 +11,14 @@
 //! asked for (by sequence number) and settles once none of them is queued or in flight,
 //! or their lane gave up for now. A flush means "send now": a lane waiting out its own
 //! backoff tries at once; only a server's `Retry-After` still in force holds it back.
+//!
+//! In a browser page, unsent batches survive the page (SPEC §8): a lane that fails (its
+//! retries ran out, or the browser is offline) and a page going away write them to
+//! `localStorage` ([`Action::Persist`]), and the next load of the page restores them.
+//! A stored batch is sent ([`Transmit::stored`]) by one page at a time, which claims it
+//! first; it is sent as it was stored, deleted once the collector accepted it (or refused
+//! it for good), and kept with its attempt count when it failed ([`Action::Release`]). The
+//! format and the bound are [`super::persist`]'s.
 
 use crate::prelude::*;
 
@@ -20,11 +28,12 @@ use super::config::{Config, Raw};
 use super::encoder::Identity;
 use super::json;
 use super::model::{MetricKind, Signal, Track};
+use super::persist::{head, stored_len, Entry, Store, Then};
 use super::pipeline::{Pipeline, Request, Settle};
 use super::retry::{backoff_ms, Outcome, Verdict};
 use super::severity;
 use super::stats::DropReason;
-use super::status::{Coerced, Dropped, PerSignal, Sent, Status};
+use super::status::{Coerced, Dropped, PerSignal, Persisted, Sent, Status};
 
 /// Chrome's budget for the bodies of keepalive requests a page has in flight; every
 /// beacon and keepalive `fetch` of the page shares it.
@@ -65,6 +74,11 @@ pub struct Transmit {
     pub timeout_ms: u32,
     /// Sent while the page goes away: it must outlive the page (keepalive or beacon).
     pub keepalive: bool,
+    /// A stored batch (SPEC §8): `url` is its storage key. The shell claims it for this
+    /// page, then sends it as stored (its body, encoding and URL); when another page holds
+    /// it, or it is gone, the reply is [`Outcome::Refused`] and the claim is let go. Else
+    /// the claim is held until [`Action::Release`].
+    pub stored: bool,
 }
 
 /// What the shell must do.
@@ -74,6 +88,30 @@ pub enum Action {
     Send(Transmit),
     /// Resolve this flush's promise.
     Settle(FlushId),
+    /// List the stored batches: every key that starts with `prefix`, answered with
+    /// [`Delivery::listed`].
+    List {
+        /// `automagik-telemetry:<projectName>:`.
+        prefix: String,
+    },
+    /// Store a batch under `key`: its [`head`], a newline, then `body` (base64 for a gzip
+    /// body); then answer with [`Delivery::wrote`].
+    Persist {
+        /// The storage key.
+        key: String,
+        /// The value's first line.
+        head: String,
+        /// The request body.
+        body: Vec<u8>,
+    },
+    /// Do `then` to the batch stored under `key`, then let go of this page's claim on it,
+    /// if it holds one.
+    Release {
+        /// The storage key.
+        key: String,
+        /// Keep, delete, or count one more attempt.
+        then: Then,
+    },
 }
 
 /// A wait imposed on a request or a lane, and by whom.
@@ -107,6 +145,8 @@ struct Attempt {
     /// When to retry; `None` while in flight.
     retry: Option<Wait>,
     keepalive: bool,
+    /// A stored batch: its key. It is sent once per claim.
+    stored: Option<String>,
 }
 
 impl Attempt {
@@ -124,12 +164,20 @@ struct Lane {
     backoff: Option<Wait>,
     /// Records with a smaller sequence number go out as soon as the lane is free.
     send_through: u64,
+    /// The last request that ended failed (its retries ran out, or offline).
+    failed: bool,
 }
 
 impl Lane {
     /// Whether the lane may start a request now.
     fn free(&self, now: f64) -> bool {
         self.attempts.is_empty() && !self.backoff.is_some_and(|w| w.holds(now, false))
+    }
+
+    /// Whether the lane is failing: its last request failed for good (from then until a
+    /// delivery, its backoff over or not), or it waits to retry one.
+    fn failing(&self) -> bool {
+        self.failed || self.attempts.iter().any(|a| a.retry.is_some())
     }
 }
 
@@ -214,6 +262,13 @@ pub struct Delivery {
     reentrant: u64,
     /// Bodies of keepalive requests still in flight, against [`UNLOAD_BUDGET`].
     keepalive_bytes: usize,
+    /// Stored batches (SPEC §8): `None` where nothing is kept across page loads (not a
+    /// browser, no `localStorage`, `persistBytes: 0`).
+    store: Option<Store>,
+    /// The browser said it is offline: nothing is sent (or retried) until it is online.
+    offline: bool,
+    /// The page is hidden: stored batches wait until it is shown (it may be going away).
+    hidden: bool,
 }
 
 impl Delivery {
@@ -232,6 +287,9 @@ impl Delivery {
             timerless: false,
             reentrant: 0,
             keepalive_bytes: 0,
+            store: None,
+            offline: false,
+            hidden: false,
         }
     }
 
@@ -254,9 +312,14 @@ impl Delivery {
     }
 
     /// Sets what the host found at construction: whether collection is on, and the
-    /// runtime's name.
+    /// runtime's name. Batches are persisted in browser pages only (SPEC §8), unless
+    /// `persistBytes` is 0: Deno has `localStorage` too, but a script's storage outlives
+    /// it on disk and would resend one run's failures from whatever later run of it.
     pub fn with_host(mut self, enabled: bool, runtime: String) -> Self {
         self.enabled = enabled;
+        if runtime == "browser" && self.config().persist_bytes > 0 {
+            self.store = Some(Store::new(&self.config().project_name));
+        }
         self.runtime = runtime;
         self
     }
@@ -267,8 +330,102 @@ impl Delivery {
     }
 
     /// Turns collection on or off; `disable()` then flushes ([`Delivery::flush`]).
+    /// Turning it off deletes every stored batch ([`Delivery::listed`]).
     pub fn set_enabled(&mut self, on: bool) {
         self.enabled = on;
+        if !on {
+            self.forget_stored();
+        }
+    }
+
+    /// Deletes every stored batch: it forgets those it knows of and asks for the list of
+    /// all, which [`Delivery::listed`] deletes while collection is off.
+    fn forget_stored(&mut self) {
+        if let Some(store) = self.store.as_mut() {
+            store.clear();
+            self.actions.push_back(Action::List {
+                prefix: store.prefix.clone(),
+            });
+        }
+    }
+
+    /// Called once by the shell after construction: a page that keeps batches asks for
+    /// those an earlier load left ([`Action::List`]). Nothing else is read or written.
+    pub fn open(&mut self) {
+        if let Some(store) = &self.store {
+            self.actions.push_back(Action::List {
+                prefix: store.prefix.clone(),
+            });
+        }
+    }
+
+    /// The shell's answer to [`Action::List`]: a line `<key suffix> <value length>` per
+    /// key under the prefix, or `None` where there is no storage (nothing is persisted
+    /// then). Stored batches are restored the first time a lane sends, or within one
+    /// `flushInterval`; while collection is off they are deleted instead.
+    pub fn listed(&mut self, now: f64, listing: Option<&str>) {
+        let Some(listing) = listing else {
+            self.store = None;
+            return;
+        };
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        let found = store.parse_listing(listing);
+        if found.is_empty() {
+            return;
+        }
+        for entry in found {
+            if self.enabled {
+                store.push(entry);
+            } else {
+                self.actions.push_back(Action::Release {
+                    key: entry.key,
+                    then: Then::Delete,
+                });
+            }
+        }
+        let interval = f64::from(self.pipeline.config.flush_interval_ms);
+        if self.enabled && self.timers.get(Timer::Interval).is_none() {
+            self.timers.set(Timer::Interval, now + interval);
+        }
+    }
+
+    /// The shell's answer to [`Action::Persist`]. A refused write (full or throwing
+    /// storage) puts the batch's records back at the head of their queue: they stay in
+    /// memory, and the fault shows in the status.
+    pub fn wrote(&mut self, key: &str, result: Result<(), String>) {
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        let Some(i) = store.writing.iter().position(|w| w.0 == key) else {
+            return;
+        };
+        let (_, request) = store.writing.swap_remove(i);
+        store.faulted = result.is_err();
+        if let Err(e) = result {
+            store.failed_writes += 1;
+            if let Some(request) = request {
+                store.remove(key);
+                self.pipeline.restore(request);
+            }
+            self.pipeline.stats.last_error = Some(["localStorage: ", &e].concat());
+        }
+    }
+
+    /// The browser went online (sends at once: stored batches, waiting retries, what is
+    /// queued) or offline (nothing is sent or retried until it is back; where the page
+    /// keeps batches, what is queued or waiting to be retried is written now).
+    pub fn set_online(&mut self, now: f64, online: bool) {
+        self.offline = !online;
+        if online {
+            self.send_now(now);
+        } else {
+            for signal in Signal::ALL {
+                self.persist_lane(now, signal, true);
+            }
+        }
+        self.settle(now);
     }
 
     /// The metric a `trackMetric` call describes: its finite value and its type (an
@@ -353,6 +510,13 @@ impl Delivery {
         self.pipeline.queued_bytes() > 0
             || self.lanes.iter().any(|l| !l.attempts.is_empty())
             || !self.waiters.is_empty()
+            || self.restoring() && self.store.as_ref().is_some_and(|s| !s.entries().is_empty())
+    }
+
+    /// Whether stored batches may be claimed and sent: collection is on, the page shown,
+    /// the client not shut down.
+    fn restoring(&self) -> bool {
+        self.enabled && !self.hidden && !self.shut && self.store.is_some()
     }
 
     /// The status snapshot.
@@ -367,6 +531,7 @@ impl Delivery {
             logs: queued(Signal::Logs),
         };
         let clickhouse = c.backend.is_clickhouse();
+        let store = self.store.as_ref();
         Status {
             enabled: self.enabled,
             user_id: id.map(|i| i.user_id.clone()),
@@ -400,6 +565,12 @@ impl Delivery {
                 failed: s.dropped_failed,
                 after_shutdown: s.dropped_after_shutdown,
                 reentrant: self.reentrant,
+                persist_full: s.dropped_persist_full,
+            },
+            persisted: Persisted {
+                batches: store.map_or(0, |s| s.entries().len() as u64),
+                bytes: store.map_or(0, |s| s.bytes() as u64),
+                failed_writes: store.map_or(0, |s| s.failed_writes),
             },
             coerced: Coerced {
                 metric_type: s.coerced_metric_type,
@@ -483,7 +654,7 @@ impl Delivery {
             }
             for i in 0..lane.attempts.len() {
                 let waiting = self.lanes[l].attempts[i].retry;
-                if waiting.is_some_and(|w| !w.holds(now, true)) {
+                if !self.offline && waiting.is_some_and(|w| !w.holds(now, true)) {
                     self.lanes[l].attempts[i].retry = None;
                     self.transmit(l, i);
                 }
@@ -502,6 +673,9 @@ impl Delivery {
             let size = self.lanes[lane].attempts[index].request.body.len();
             self.keepalive_bytes = self.keepalive_bytes.saturating_sub(size);
         }
+        // Offline, a failure spends no retry: the lane waits for the browser to be online.
+        let offline = reply.outcome == Outcome::Offline;
+        self.offline |= offline;
         let p = &mut self.pipeline;
         // Only a failure is described, for `lastError`: a delivery needs no text.
         let failure = |p: &Pipeline| {
@@ -511,9 +685,58 @@ impl Delivery {
             }
             p.redact([p.url_base(Signal::ALL[lane]), ": ", &what].concat())
         };
-        match p.verdict(&reply.outcome, reply.exception_code) {
+        let verdict = p.verdict(&reply.outcome, reply.exception_code);
+        let attempt = &mut self.lanes[lane].attempts[index];
+        if let Verdict::Retry(after) = verdict {
+            let wait = Wait::new(
+                now + after.unwrap_or_else(|| {
+                    backoff_ms(p.config.retry_backoff_base_ms, attempt.retries, p.jitter())
+                }),
+                after.is_some(),
+            );
+            p.stats.last_error = Some(failure(p));
+            if !offline && attempt.stored.is_none() && attempt.retries < p.config.max_retries {
+                attempt.retries += 1;
+                attempt.retry = Some(wait);
+                attempt.keepalive = false;
+                p.stats.retries += 1;
+                self.drive(now);
+                self.settle(now);
+                return;
+            }
+            // The lane failed: it waits out its backoff (its own timer wakes it when the
+            // backoff ends), or, offline, for the browser to be online.
+            if !offline {
+                self.lanes[lane].backoff = Some(wait);
+            }
+        }
+        let attempt = self.lanes[lane].attempts.swap_remove(index);
+        let sends = attempt.retries + u32::from(!offline);
+        if verdict != Verdict::Restore {
+            self.lanes[lane].failed = matches!(verdict, Verdict::Retry(_));
+        }
+        if let Some(key) = &attempt.stored {
+            // A stored batch is deleted once delivered (or refused for good), else kept
+            // with its attempt count. One this page could not claim is forgotten: another
+            // page holds it, or delivered it.
+            let failed = matches!(verdict, Verdict::Retry(_));
+            let then = match verdict {
+                Verdict::Restore => None,
+                Verdict::Retry(_) if offline => Some(Then::Keep),
+                Verdict::Retry(_) => Some(Then::Bump),
+                _ => Some(Then::Delete),
+            };
+            self.pipeline.stats.retries += u64::from(then == Some(Then::Bump));
+            self.release_stored(key, then);
+            if failed || then.is_none() {
+                self.drive(now);
+                self.settle(now);
+                return;
+            }
+        }
+        let p = &mut self.pipeline;
+        match verdict {
             Verdict::Delivered => {
-                let attempt = self.lanes[lane].attempts.swap_remove(index);
                 if reply.rejected > 0 {
                     let why = [
                         "partial success, ",
@@ -531,39 +754,110 @@ impl Delivery {
                     },
                 );
             }
-            Verdict::Drop => {
-                let attempt = self.lanes[lane].attempts.swap_remove(index);
-                p.settle(attempt.request, Settle::Drop(failure(p)));
-            }
-            Verdict::Restore => {
-                let attempt = self.lanes[lane].attempts.swap_remove(index);
-                p.restore(attempt.request);
-            }
-            Verdict::Retry(after) => {
-                let attempt = &mut self.lanes[lane].attempts[index];
-                let wait = Wait::new(
-                    now + after.unwrap_or_else(|| {
-                        backoff_ms(p.config.retry_backoff_base_ms, attempt.retries, p.jitter())
-                    }),
-                    after.is_some(),
-                );
-                if attempt.retries >= p.config.max_retries {
-                    // The batch goes back to the head; the lane's own timer wakes it when
-                    // the backoff ends.
-                    let attempt = self.lanes[lane].attempts.swap_remove(index);
-                    self.lanes[lane].backoff = Some(wait);
-                    p.settle(attempt.request, Settle::Requeue(failure(p)));
-                } else {
-                    attempt.retries += 1;
-                    attempt.retry = Some(wait);
-                    attempt.keepalive = false;
-                    p.stats.retries += 1;
-                    p.stats.last_error = Some(failure(p));
+            Verdict::Drop => p.settle(attempt.request, Settle::Drop(failure(p))),
+            Verdict::Restore => p.restore(attempt.request),
+            Verdict::Retry(_) => {
+                // This batch, and what else the lane has queued, are written where the page
+                // keeps batches (SPEC §8); otherwise it goes back to the head of its queue.
+                if let Some(request) = self.persist(now, attempt.request, sends) {
+                    self.pipeline.restore(request);
                 }
+                self.persist_lane(now, Signal::ALL[lane], false);
             }
         }
         self.drive(now);
         self.settle(now);
+    }
+
+    /// After a stored batch was sent: `then` is done to it (deleted whatever `then` says
+    /// while collection is off) and the claim let go; `None`, it was not sent (not claimed),
+    /// and is forgotten.
+    fn release_stored(&mut self, key: &str, then: Option<Then>) {
+        let Some(store) = self.store.as_mut() else {
+            return;
+        };
+        let then = then.map(|t| if self.enabled { t } else { Then::Delete });
+        if !matches!(then, Some(Then::Keep | Then::Bump)) {
+            store.remove(key);
+        }
+        store.release(key, then == Some(Then::Bump));
+        if let Some(then) = then {
+            self.actions.push_back(Action::Release {
+                key: key.into(),
+                then,
+            });
+        }
+    }
+
+    /// Writes `request` (sent `attempts` times) as a stored batch, evicting the oldest
+    /// batches (counted in `dropped.persistFull`) to stay within `persistBytes`. Gives the
+    /// request back when it cannot be stored: collection is off, the page keeps nothing,
+    /// or there cannot be room for it.
+    fn persist(&mut self, now: f64, request: Request, attempts: u32) -> Option<Request> {
+        let max = self.config().persist_bytes as usize;
+        let (Some(store), true) = (self.store.as_mut(), self.enabled) else {
+            return Some(request);
+        };
+        let head = head(request.gzip, attempts, &self.pipeline.url(&request));
+        let session = self.pipeline.identity().map_or("", |i| &i.session_id);
+        let key = store.key(now, session, request.signal, request.items);
+        let size = stored_len(&key, &head, request.body.len(), request.gzip);
+        let Some(evicted) = store.make_room(size, max) else {
+            return Some(request);
+        };
+        for e in evicted {
+            self.pipeline.stats.drop(DropReason::PersistFull, e.items);
+            self.actions.push_back(Action::Release {
+                key: e.key,
+                then: Then::Delete,
+            });
+        }
+        store.push(Entry {
+            key: key.clone(),
+            signal: request.signal,
+            items: request.items as u64,
+            bytes: size,
+            attempts,
+            busy: false,
+        });
+        self.actions.push_back(Action::Persist {
+            key: key.clone(),
+            head,
+            body: request.body.clone(),
+        });
+        store.writing.push((key, Some(request)));
+        None
+    }
+
+    /// Writes what `signal`'s lane has queued (and, when `waiting`, the requests it waits
+    /// to retry) as stored batches, each small enough for `persistBytes` (half of it
+    /// uncompressed: base64 of a gzip body is at most that). What cannot be stored stays
+    /// queued.
+    fn persist_lane(&mut self, now: f64, signal: Signal, waiting: bool) {
+        if !self.enabled || self.store.is_none() {
+            return;
+        }
+        let l = signal as usize;
+        let mut i = 0;
+        while waiting && i < self.lanes[l].attempts.len() {
+            let a = &self.lanes[l].attempts[i];
+            if a.retry.is_none() || a.stored.is_some() {
+                i += 1;
+                continue;
+            }
+            let a = self.lanes[l].attempts.swap_remove(i);
+            if let Some(request) = self.persist(now, a.request, a.retries) {
+                self.pipeline.restore(request);
+            }
+        }
+        let c = self.config();
+        let limit = (c.max_batch_bytes / 2).min(c.persist_bytes / 2) as usize;
+        while let Some(request) = self.pipeline.next_request(signal, limit, true) {
+            if let Some(request) = self.persist(now, request, 0) {
+                self.pipeline.restore(request);
+                return;
+            }
+        }
     }
 
     /// Handles time passing: the interval flush, and each lane's retries, backoff end or
@@ -584,28 +878,44 @@ impl Delivery {
             }
             for i in 0..lane.attempts.len() {
                 let due = self.lanes[l].attempts[i].retry;
-                if due.is_some_and(|w| w.until <= now) {
+                if !self.offline && due.is_some_and(|w| w.until <= now) {
                     self.lanes[l].attempts[i].retry = None;
                     self.transmit(l, i);
                 }
+            }
+            // While a lane fails (or the browser is offline), the interval writes what it
+            // queued where the page keeps batches: a crash loses at most one interval.
+            let writable = matches!(&self.store, Some(s) if !s.faulted);
+            if interval && writable && (self.offline || self.lanes[l].failing()) {
+                self.persist_lane(now, signal, false);
             }
         }
         self.drive(now);
         self.settle(now);
     }
 
-    /// The page is going away (hidden, or unloading): everything queued goes now, in
-    /// keepalive requests that together stay within [`UNLOAD_BUDGET`], gzipped when
-    /// `compress` (the host can send `Content-Encoding`). What does not fit stays queued.
+    /// The page is hidden, maybe for good: everything queued goes now, in keepalive
+    /// requests that together stay within [`UNLOAD_BUDGET`], gzipped when `compress` (the
+    /// host can send `Content-Encoding`). Where the page keeps batches, what the budget
+    /// could not take is written to storage, and so is everything of a lane that is failing
+    /// (its requests waiting to be retried included) or while the browser is offline: those
+    /// would not arrive. What can be neither stays queued.
     pub fn page_hidden(&mut self, now: f64, compress: bool) {
+        self.hidden = true;
+        let keeps = self.enabled && self.store.is_some();
         for signal in Signal::ALL {
-            self.unload_lane(signal, compress);
+            if !keeps || !(self.offline || self.lanes[signal as usize].failing()) {
+                self.unload_lane(signal, compress);
+            }
+            self.persist_lane(now, signal, true);
         }
         self.settle(now);
     }
 
-    /// The page is back (from the back/forward cache): send what stayed queued.
+    /// The page is back (shown again, or from the back/forward cache): send what stayed
+    /// queued, and the stored batches.
     pub fn page_shown(&mut self, now: f64) {
+        self.hidden = false;
         let through = self.pipeline.next_seq();
         for lane in &mut self.lanes {
             lane.send_through = through;
@@ -641,7 +951,7 @@ impl Delivery {
     }
 
     fn fresh_id(&mut self) -> u32 {
-        self.next_id = self.next_id.wrapping_add(1);
+        self.next_id = self.next_id.wrapping_add(1) & 0x3fff_ffff;
         self.next_id
     }
 
@@ -652,15 +962,16 @@ impl Delivery {
         })
     }
 
-    /// Starts a request on every free lane that has records to send now.
+    /// Starts a request on every free lane that has something to send now: its oldest
+    /// stored batch first (through a claim), then its queued records. Offline, nothing.
     fn drive(&mut self, now: f64) {
         let batch = self.config().batch_size as usize;
         let max = self.config().max_batch_bytes as usize;
         for (l, signal) in Signal::ALL.into_iter().enumerate() {
-            let lane = &self.lanes[l];
-            if !lane.free(now) {
+            if self.offline || !self.lanes[l].free(now) || self.send_stored(l) {
                 continue;
             }
+            let lane = &self.lanes[l];
             let wanted = self
                 .pipeline
                 .front_seq(signal)
@@ -670,20 +981,48 @@ impl Delivery {
                 continue;
             }
             if let Some(request) = self.pipeline.next_request(signal, max, true) {
-                self.start(l, request, false);
+                self.start_attempt(l, request, 0, false, None);
             }
         }
     }
 
-    fn start(&mut self, lane: usize, request: Request, keepalive: bool) {
+    /// Sends lane `l`'s oldest stored batch, if stored batches may go now.
+    fn send_stored(&mut self, l: usize) -> bool {
+        if !self.restoring() {
+            return false;
+        }
+        let Some(entry) = self.store.as_mut().and_then(|s| s.next(Signal::ALL[l])) else {
+            return false;
+        };
+        entry.busy = true;
+        let (key, items, sends) = (entry.key.clone(), entry.items, entry.attempts);
+        self.start_attempt(
+            l,
+            Request::stored(Signal::ALL[l], items),
+            sends,
+            false,
+            Some(key),
+        );
+        true
+    }
+
+    fn start_attempt(
+        &mut self,
+        lane: usize,
+        request: Request,
+        retries: u32,
+        keepalive: bool,
+        stored: Option<String>,
+    ) {
         let id = self.fresh_id();
         let attempts = &mut self.lanes[lane].attempts;
         attempts.push(Attempt {
             id,
             request,
-            retries: 0,
+            retries,
             retry: None,
             keepalive,
+            stored,
         });
         let index = attempts.len() - 1;
         self.transmit(lane, index);
@@ -694,11 +1033,15 @@ impl Delivery {
         self.actions.push_back(Action::Send(Transmit {
             id: a.id,
             signal: a.request.signal,
-            url: self.pipeline.url(&a.request),
+            url: match &a.stored {
+                Some(key) => key.clone(),
+                None => self.pipeline.url(&a.request),
+            },
             gzip: a.request.gzip,
             authorization: self.pipeline.authorization().into(),
             timeout_ms: self.pipeline.config.timeout_ms,
             keepalive: a.keepalive,
+            stored: a.stored.is_some(),
         }));
     }
 
@@ -718,7 +1061,7 @@ impl Delivery {
                 let size = request.body.len();
                 if size <= room {
                     self.keepalive_bytes += size;
-                    self.start(lane, request, true);
+                    self.start_attempt(lane, request, 0, true, None);
                     break;
                 }
                 let items = request.items;
@@ -737,7 +1080,8 @@ impl Delivery {
     }
 
     /// Whether every record below `through` is settled, or was put back by a lane that
-    /// gave up for now; the lanes in `held` are let off while a `Retry-After` holds them.
+    /// gave up for now (or waits for the browser to be online); the lanes in `held` are let
+    /// off while a `Retry-After` holds them.
     fn settled_below(&self, through: u64, held: u8, now: f64) -> bool {
         self.lanes
             .iter()
@@ -746,12 +1090,14 @@ impl Delivery {
             .all(|(l, (lane, signal))| {
                 let queued = self.pipeline.front_seq(signal);
                 let let_off = held & 1 << l != 0 && self.retry_after_holds(l, now);
-                lane.attempts
-                    .iter()
-                    .all(|a| (let_off && a.retry_after(now)) || a.request.first_seq() >= through)
-                    && (let_off
-                        || lane.backoff.is_some_and(|w| w.until > now)
-                        || !matches!(queued, Some(seq) if seq < through))
+                lane.attempts.iter().all(|a| {
+                    (let_off && a.retry_after(now))
+                        || (self.offline && a.retry.is_some())
+                        || a.request.first_seq() >= through
+                }) && (let_off
+                    || self.offline
+                    || lane.backoff.is_some_and(|w| w.until > now)
+                    || !matches!(queued, Some(seq) if seq < through))
             })
     }
 
@@ -771,14 +1117,29 @@ impl Delivery {
     /// and nothing in flight, the end of its backoff. (A full batch on a free lane was
     /// sent by [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
     fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
+        if self.offline {
+            return None; // the `online` event wakes every lane
+        }
         let lane = &self.lanes[l];
         let retry = lane
             .attempts
             .iter()
             .filter_map(|a| a.retry.map(|w| w.until));
-        let waiting = lane.attempts.is_empty() && self.pipeline.queued(Signal::ALL[l]) > 0;
-        let backoff = lane.backoff.filter(|w| waiting && w.until > now);
-        retry.chain(backoff.map(|w| w.until)).min_by(f64::total_cmp)
+        // A lane with stored batches wakes when its backoff ends (a free lane sent its
+        // oldest in `drive`, before this runs).
+        let stored = self.restoring()
+            && self.store.as_ref().is_some_and(|s| {
+                s.entries()
+                    .iter()
+                    .any(|e| e.signal == Signal::ALL[l] && !e.busy)
+            });
+        let waiting =
+            lane.attempts.is_empty() && (self.pipeline.queued(Signal::ALL[l]) > 0 || stored);
+        let backoff = lane
+            .backoff
+            .filter(|w| waiting && w.until > now)
+            .map(|w| w.until);
+        retry.chain(backoff).min_by(f64::total_cmp)
     }
 
     /// Settles every flush whose records are all settled.
@@ -802,17 +1163,43 @@ mod tests {
     use crate::config::Raw;
     use crate::encoder::Identity;
     use crate::model::testing::{body, V};
+    use std::collections::BTreeMap;
 
-    /// A delivery core on a fake clock, with what it asked the shell to do.
+    /// A delivery core on a fake clock, with what it asked the shell to do, and a fake
+    /// `localStorage` the shell's storage calls go to.
     struct World {
         d: Delivery,
         now: f64,
         sent: Vec<Transmit>,
         settled: Vec<FlushId>,
+        /// The page's `localStorage`: each stored batch's head and body (the shell stores
+        /// them as one string: the head, a newline, the body in base64 or as text).
+        storage: BTreeMap<String, (String, Vec<u8>)>,
+        /// Writes throw (a full quota).
+        full: bool,
+        /// Keys another page holds a claim on.
+        elsewhere: Vec<String>,
+        /// The bodies of stored batches sent, by request id, as read under the claim.
+        stored_sent: BTreeMap<RequestId, Vec<u8>>,
+        /// Storage calls, in order: `list`, `set k`, `send k` (claim and send),
+        /// `release k Keep|Delete|Bump`.
+        log: Vec<String>,
     }
 
     impl World {
         fn new(opts: &[(&str, Raw)]) -> Self {
+            World::page(opts, "", true, BTreeMap::new(), 1_000_000.0)
+        }
+
+        /// A page whose client runs in `runtime` with collection `enabled`, opened over
+        /// `storage`.
+        fn page(
+            opts: &[(&str, Raw)],
+            runtime: &str,
+            enabled: bool,
+            storage: BTreeMap<String, (String, Vec<u8>)>,
+            now: f64,
+        ) -> Self {
             let config = Config::parse(&mut |n| match n {
                 "projectName" | "version" => Raw::Str("p".into()),
                 _ => opts
@@ -821,23 +1208,131 @@ mod tests {
                     .map_or(Raw::Missing, |(_, v)| v.clone()),
             })
             .unwrap();
-            let mut d = Delivery::new(config);
-            d.pipeline.start(9, Identity::default());
-            World {
+            let mut d = Delivery::new(config).with_host(enabled, runtime.into());
+            let identity = Identity {
+                session_id: format!("{:08x}-0000-4000-8000-000000000000", now as u64),
+                ..Identity::default()
+            };
+            d.pipeline.start(9, identity);
+            let mut w = World {
                 d,
-                now: 1_000_000.0,
+                now,
                 sent: Vec::new(),
                 settled: Vec::new(),
-            }
+                storage,
+                full: false,
+                elsewhere: Vec::new(),
+                stored_sent: BTreeMap::new(),
+                log: Vec::new(),
+            };
+            w.d.open();
+            w.pump();
+            w
         }
 
+        fn browser(opts: &[(&str, Raw)]) -> Self {
+            World::page(opts, "browser", true, BTreeMap::new(), 1_000_000.0)
+        }
+
+        /// The next load of the page, `later` ms on, over this one's storage.
+        fn next_load(&self, opts: &[(&str, Raw)], later: f64) -> Self {
+            World::page(
+                opts,
+                "browser",
+                true,
+                self.storage.clone(),
+                self.now + later,
+            )
+        }
+
+        /// Carries out the core's actions as the shell does, until there are none.
         fn pump(&mut self) {
             while let Some(a) = self.d.poll_action() {
                 match a {
+                    Action::Send(t) if t.stored => {
+                        self.log.push(format!("send {}", t.url));
+                        let stored = self.storage.get(&t.url);
+                        match stored.filter(|_| !self.elsewhere.contains(&t.url)) {
+                            Some((_, body)) => {
+                                self.stored_sent.insert(t.id, body.clone());
+                                self.sent.push(t);
+                            }
+                            // Not claimed: another page holds it, or it is gone.
+                            None => self.d.reply(self.now, t.id, reply(Outcome::Refused)),
+                        }
+                    }
                     Action::Send(t) => self.sent.push(t),
                     Action::Settle(id) => self.settled.push(id),
+                    Action::List { prefix } => {
+                        self.log.push("list".into());
+                        let listing: String = self
+                            .storage
+                            .iter()
+                            .filter_map(|(k, (head, body))| {
+                                let suffix = k.strip_prefix(&prefix)?;
+                                let len = stored_len("", head, body.len(), head.starts_with('g'));
+                                Some(format!("{suffix} {len}\n"))
+                            })
+                            .collect();
+                        self.d.listed(self.now, Some(&listing));
+                    }
+                    Action::Persist { key, head, body } => {
+                        self.log.push(format!("set {key}"));
+                        let result = if self.full {
+                            Err("QuotaExceededError".into())
+                        } else {
+                            self.storage.insert(key.clone(), (head, body));
+                            Ok(())
+                        };
+                        self.d.wrote(&key, result);
+                    }
+                    Action::Release { key, then } => {
+                        self.log.push(format!("release {key} {then:?}"));
+                        match then {
+                            Then::Delete => drop(self.storage.remove(&key)),
+                            Then::Bump => {
+                                let stored = self.storage.get_mut(&key).unwrap();
+                                let b = Stored::of(stored);
+                                stored.0 = head(b.gzip, b.attempts + 1, &b.url);
+                            }
+                            Then::Keep => {}
+                        }
+                    }
                 }
             }
+        }
+
+        /// The body a request carried: a stored batch's as read from storage.
+        fn body_of(&self, t: &Transmit) -> Vec<u8> {
+            match self.stored_sent.get(&t.id) {
+                Some(body) => body.clone(),
+                None => self.d.body(t.id).unwrap().to_vec(),
+            }
+        }
+
+        /// The stored keys, oldest first.
+        fn keys(&self) -> Vec<String> {
+            self.storage.keys().cloned().collect()
+        }
+
+        fn stored(&self, key: &str) -> Stored {
+            Stored::of(&self.storage[key])
+        }
+
+        /// Length of what is stored, as `persistBytes` counts it.
+        fn stored_bytes(&self) -> usize {
+            self.storage
+                .iter()
+                .map(|(k, (h, b))| stored_len(k, h, b.len(), h.starts_with('g')))
+                .sum()
+        }
+
+        /// Storage calls since the last call, with the prefix left out.
+        fn take_log(&mut self) -> Vec<String> {
+            ::core::mem::take(&mut self.log)
+                .into_iter()
+                .map(|l| l.replace("automagik-telemetry:p:", ""))
+                .collect()
         }
 
         fn track(&mut self, track: Track, name: &str) {
@@ -867,13 +1362,7 @@ mod tests {
         }
 
         fn answer(&mut self, id: RequestId, outcome: Outcome) {
-            let reply = Reply {
-                outcome,
-                rejected: 0,
-                message: String::new(),
-                exception_code: None,
-            };
-            self.d.reply(self.now, id, reply);
+            self.d.reply(self.now, id, reply(outcome));
             self.pump();
         }
 
@@ -906,6 +1395,37 @@ mod tests {
             self.d.handle_timeout(self.now);
             self.pump();
             waited
+        }
+    }
+
+    fn reply(outcome: Outcome) -> Reply {
+        Reply {
+            outcome,
+            rejected: 0,
+            message: String::new(),
+            exception_code: None,
+        }
+    }
+
+    /// A stored batch's head, read back, and its body.
+    #[derive(Debug, PartialEq)]
+    struct Stored {
+        gzip: bool,
+        attempts: u32,
+        url: String,
+        body: Vec<u8>,
+    }
+
+    impl Stored {
+        fn of((head, body): &(String, Vec<u8>)) -> Stored {
+            let mut parts = head.splitn(3, ' ');
+            let (encoding, attempts, url) = (parts.next(), parts.next(), parts.next());
+            Stored {
+                gzip: encoding == Some("g"),
+                attempts: attempts.unwrap().parse().unwrap(),
+                url: url.unwrap().into(),
+                body: body.clone(),
+            }
         }
     }
 
@@ -1451,5 +1971,544 @@ mod tests {
         assert_eq!(w.d.pipeline.queued(Signal::Traces), 1);
         assert!(w.wake() <= 5000.0);
         assert_eq!(w.take_sent().len(), 1, "the last record goes by itself");
+    }
+
+    // Surviving the page (SPEC §8): what is written, when, and in what order it is
+    // restored and deleted, with a fake storage and a fake clock.
+
+    /// `n` events named `<prefix>.<i>`.
+    fn events(w: &mut World, prefix: &str, n: usize) {
+        for i in 0..n {
+            w.event(&format!("{prefix}.{i}"));
+        }
+    }
+
+    fn short(key: &str) -> String {
+        key.replace("automagik-telemetry:p:", "")
+    }
+
+    /// Answers every request sent with `status`, until none is sent (at most 20 rounds).
+    fn answer_all(w: &mut World, status: u16) {
+        for _ in 0..20 {
+            let sent = w.take_sent();
+            if sent.is_empty() {
+                return;
+            }
+            for t in sent {
+                w.status(t.id, status);
+            }
+        }
+        panic!("still sending after 20 rounds");
+    }
+
+    #[test]
+    fn the_happy_path_writes_nothing() {
+        let mut w = World::browser(&[("flushInterval", num(1000.0))]);
+        assert_eq!(w.take_log(), ["list"], "one read at construction");
+        events(&mut w, "ok", 3);
+        w.flush();
+        answer_all(&mut w, 200);
+        w.event("at.unload");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(w.take_sent()[0].keepalive);
+        assert!(w.take_log().is_empty(), "no storage call");
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.status().persisted, Persisted::default());
+    }
+
+    #[test]
+    fn a_lane_whose_retries_ran_out_writes_its_batch_and_sends_those_bytes_after_its_backoff() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(1000.0))]);
+        w.take_log();
+        events(&mut w, "a", 2);
+        let f = w.flush();
+        let first = w.take_sent().remove(0);
+        let body = w.body_of(&first);
+        w.status(first.id, 503);
+        assert!(
+            w.settled.contains(&f),
+            "the flush settles: its items are stored"
+        );
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 0);
+        let keys = w.keys();
+        assert_eq!(keys.len(), 1);
+        let key = short(&keys[0]);
+        assert!(key.ends_with(".traces.2"), "{key}");
+        assert_eq!(w.take_log(), [format!("set {key}")]);
+        let expected = Stored {
+            gzip: first.gzip,
+            attempts: 1,
+            url: first.url.clone(),
+            body: body.clone(),
+        };
+        assert_eq!(
+            w.stored(&keys[0]),
+            expected,
+            "the request as it was sent, with its attempt count"
+        );
+        let status = w.d.status();
+        assert_eq!(status.persisted.batches, 1);
+        assert_eq!(status.persisted.bytes as usize, w.stored_bytes());
+        // Tracked meanwhile: queued, behind the stored batch.
+        w.event("c");
+        let waited = w.wake();
+        assert!(
+            (800.0..=1200.0).contains(&waited),
+            "after the backoff: {waited}"
+        );
+        assert_eq!(w.take_log(), [format!("send {key}")]);
+        let again = w.take_sent();
+        assert_eq!(again.len(), 1);
+        assert!(again[0].stored && again[0].url == keys[0]);
+        assert_eq!(
+            w.body_of(&again[0]),
+            body,
+            "the stored bytes, not re-encoded"
+        );
+        w.status(again[0].id, 200);
+        assert_eq!(
+            w.take_log(),
+            [format!("release {key} Delete")],
+            "deleted once delivered"
+        );
+        assert!(w.storage.is_empty());
+        let next = w.take_sent();
+        assert_eq!(next.len(), 1, "then the queue");
+        assert!(text(&w.body_of(&next[0])).contains("\"c\""));
+        w.status(next[0].id, 200);
+        assert_eq!(w.d.pipeline.stats.sent_items, 3);
+        assert_eq!(w.d.status().persisted, Persisted::default());
+    }
+
+    #[test]
+    fn a_stored_batch_that_fails_again_is_kept_with_its_attempt_count() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(1000.0))]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.wake();
+        let resend = w.take_sent()[0].id;
+        w.take_log();
+        w.status(resend, 503);
+        let keys = w.keys();
+        assert_eq!(w.take_log(), [format!("release {} Bump", short(&keys[0]))]);
+        assert_eq!(w.stored(&keys[0]).attempts, 2);
+        assert_eq!(w.d.pipeline.stats.retries, 1);
+        let waited = w.wake();
+        assert!(
+            (1600.0..=2400.0).contains(&waited),
+            "the backoff grows: {waited}"
+        );
+        let last = w.take_sent()[0].id;
+        w.status(last, 200);
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.pipeline.stats.sent_items, 1);
+    }
+
+    #[test]
+    fn a_new_load_restores_oldest_first_within_one_flush_interval_or_at_its_first_send() {
+        let opts = [("maxRetries", num(0.0)), ("flushInterval", num(5000.0))];
+        let mut a = World::browser(&opts);
+        a.event("first");
+        a.flush();
+        let id = a.take_sent()[0].id;
+        a.status(id, 503);
+        a.now += 10.0;
+        a.event("second");
+        a.track(Track::Log { severity: 9 }, "log");
+        a.d.page_hidden(a.now, true);
+        a.pump();
+        let sent = a.take_sent();
+        assert_eq!(sent.len(), 1, "the healthy lane uses the keepalive budget");
+        assert!(sent[0].keepalive && sent[0].signal == Signal::Logs);
+        let keys = a.keys();
+        assert_eq!(
+            keys.len(),
+            2,
+            "the failing lane wrote, the keepalive batch did not"
+        );
+        let bodies: Vec<_> = keys.iter().map(|k| a.stored(k).body).collect();
+        assert!(text(&bodies[0]).contains("first") && text(&bodies[1]).contains("second"));
+
+        // The next load sends nothing before its flush interval, then each batch, oldest first.
+        let mut b = a.next_load(&opts, 60_000.0);
+        assert!(b.take_sent().is_empty());
+        assert_eq!(b.d.status().persisted.batches, 2);
+        assert_eq!(b.wake(), 5000.0);
+        for body in &bodies {
+            let s = b.take_sent();
+            assert_eq!(s.len(), 1);
+            assert_eq!(&b.body_of(&s[0]), body);
+            b.status(s[0].id, 200);
+        }
+        let (k0, k1) = (short(&keys[0]), short(&keys[1]));
+        assert_eq!(
+            b.take_log(),
+            [
+                "list".into(),
+                format!("send {k0}"),
+                format!("release {k0} Delete"),
+                format!("send {k1}"),
+                format!("release {k1} Delete"),
+            ]
+        );
+        assert!(b.storage.is_empty());
+        assert_eq!(b.d.pipeline.stats.sent_items, 2);
+
+        // A load that sends before its interval sends the stored batches first.
+        let mut c = a.next_load(&opts, 60_000.0);
+        c.event("new");
+        c.flush();
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            let s = c.take_sent();
+            order.push(text(&c.body_of(&s[0])));
+            c.status(s[0].id, 200);
+        }
+        assert!(order[0].contains("first") && order[1].contains("second"));
+        assert!(order[2].contains("\"new\""));
+    }
+
+    #[test]
+    fn a_batch_another_page_holds_or_delivered_is_left_to_it() {
+        let opts = [("maxRetries", num(0.0))];
+        let mut a = World::browser(&opts);
+        a.event("one");
+        a.track(Track::Log { severity: 9 }, "three");
+        a.flush();
+        for t in a.take_sent() {
+            a.status(t.id, 503);
+        }
+        a.now += 1.0;
+        a.event("two");
+        a.d.page_hidden(a.now, true);
+        a.pump();
+        let keys = a.keys();
+        assert_eq!(keys.len(), 3);
+        let find = |what: &str| {
+            let k = keys.iter().find(|k| text(&a.stored(k).body).contains(what));
+            k.unwrap().clone()
+        };
+        let (one, two, three) = (find("one"), find("two"), find("three"));
+        let mut b = a.next_load(&opts, 1000.0);
+        b.elsewhere.push(one.clone());
+        b.storage.remove(&three); // another page delivered the log batch already
+        b.flush();
+        let s = b.take_sent();
+        assert_eq!(s.len(), 1, "the traces lane moved on to its next batch");
+        assert!(text(&b.body_of(&s[0])).contains("two"));
+        b.status(s[0].id, 200);
+        let log = b.take_log();
+        for key in [&one, &two, &three] {
+            let sends = log
+                .iter()
+                .filter(|l| **l == format!("send {}", short(key)))
+                .count();
+            assert_eq!(sends, 1, "{log:?}");
+        }
+        assert_eq!(
+            log.last().unwrap(),
+            &format!("release {} Delete", short(&two))
+        );
+        assert_eq!(
+            b.d.status().persisted.batches,
+            0,
+            "the others are not this page's"
+        );
+        assert!(
+            b.storage.contains_key(&one),
+            "and are left to the page holding it"
+        );
+        assert_eq!(b.d.pipeline.stats.sent_items, 1);
+    }
+
+    #[test]
+    fn persisted_batches_stay_within_persist_bytes_and_the_oldest_go_first() {
+        let mut w = World::browser(&[
+            ("persistBytes", num(4000.0)),
+            ("compressionEnabled", Raw::Bool(false)),
+        ]);
+        w.d.set_online(w.now, false);
+        w.pump();
+        for i in 0..50 {
+            w.track(
+                Track::Log { severity: 9 },
+                &format!("log.{i:02} {}", "x".repeat(300)),
+            );
+            if i % 5 == 4 {
+                w.wake(); // the interval writes what an offline page queued
+            }
+        }
+        assert!(w.take_sent().is_empty());
+        assert!(w.stored_bytes() <= 4000, "{}", w.stored_bytes());
+        let status = w.d.status();
+        assert_eq!(status.persisted.bytes as usize, w.stored_bytes());
+        let stored: u64 = w
+            .keys()
+            .iter()
+            .map(|k| k.rsplit('.').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        let evicted = w.d.pipeline.stats.dropped_persist_full;
+        assert!(evicted > 0);
+        assert_eq!(
+            evicted + stored + w.d.pipeline.queued(Signal::Logs) as u64,
+            50
+        );
+        let newest = w.keys().last().cloned().unwrap();
+        assert!(
+            text(&w.stored(&newest).body).contains("log.49"),
+            "the newest are kept"
+        );
+        let oldest = text(&w.stored(&w.keys()[0]).body);
+        assert!(!oldest.contains("log.00"), "the oldest went first");
+    }
+
+    #[test]
+    fn page_hide_writes_what_the_keepalive_budget_could_not_take_and_nothing_it_sent() {
+        let mut w = World::browser(&[("flushInterval", num(60_000.0)), ("batchSize", num(1000.0))]);
+        for i in 0..500 {
+            w.track(
+                Track::Log { severity: 9 },
+                &format!("{i:04} {}", "x".repeat(180)),
+            );
+        }
+        w.take_log();
+        w.d.page_hidden(w.now, false);
+        w.pump();
+        let keepalive = w.take_sent();
+        let sent: Vec<String> = keepalive.iter().map(|t| text(&w.body_of(t))).collect();
+        assert_eq!(
+            w.d.pipeline.queued(Signal::Logs),
+            0,
+            "nothing is left in memory"
+        );
+        let stored: Vec<String> = w.keys().iter().map(|k| text(&w.stored(k).body)).collect();
+        assert!(!stored.is_empty());
+        for i in 0..500 {
+            let name = format!("\"{i:04} ");
+            let n = sent
+                .iter()
+                .chain(&stored)
+                .filter(|b| b.contains(&name))
+                .count();
+            assert_eq!(n, 1, "log {i} is sent or stored, once");
+        }
+        assert!(w.take_log().iter().all(|l| l.starts_with("set ")));
+        for t in keepalive {
+            w.status(t.id, 200);
+        }
+        // The page comes back: the stored batches go.
+        w.d.page_shown(w.now);
+        w.pump();
+        answer_all(&mut w, 200);
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.pipeline.stats.sent_items, 500);
+    }
+
+    #[test]
+    fn a_failing_lane_at_page_hide_writes_its_retries_and_sends_no_keepalive() {
+        let mut w = World::browser(&[("maxRetries", num(3.0))]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.event("f");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(
+            w.take_sent().is_empty(),
+            "a failing lane's batches would not arrive"
+        );
+        let keys = w.keys();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            w.stored(&keys[0]).attempts,
+            1,
+            "the waiting retry, with its attempt"
+        );
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 0);
+        assert_eq!(w.d.in_flight(), 0, "no retry is left to wait for");
+        // Hidden, a page sends no stored batch (it may be going away).
+        w.now += 60_000.0;
+        w.d.handle_timeout(w.now);
+        w.pump();
+        assert!(w.take_sent().is_empty());
+    }
+
+    #[test]
+    fn a_lane_fails_from_its_failure_to_its_next_delivery() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(100.0))]);
+        w.event("a");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.event("b");
+        w.wake();
+        let resend = w.take_sent();
+        assert!(
+            resend[0].stored,
+            "its backoff is over: the stored batch goes again"
+        );
+        // The page goes away meanwhile: the lane has not delivered since it failed.
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(w.take_sent().is_empty(), "no keepalive for a failing lane");
+        assert_eq!(w.keys().len(), 2, "b is written");
+        w.status(resend[0].id, 200);
+        // Delivered: the lane is healthy again, and the page going away uses keepalive.
+        w.d.page_shown(w.now);
+        w.pump();
+        answer_all(&mut w, 200);
+        assert!(w.storage.is_empty());
+        w.event("c");
+        w.d.page_hidden(w.now, true);
+        w.pump();
+        assert!(w.take_sent()[0].keepalive);
+        assert!(w.storage.is_empty());
+    }
+
+    #[test]
+    fn offline_spends_no_retries_and_the_online_event_sends_at_once() {
+        let mut w = World::browser(&[("maxRetries", num(3.0))]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.answer(id, Outcome::Offline);
+        assert_eq!(w.d.pipeline.stats.retries, 0);
+        let keys = w.keys();
+        assert_eq!(keys.len(), 1, "written at once");
+        assert_eq!(
+            w.stored(&keys[0]).attempts,
+            0,
+            "the offline try is not counted"
+        );
+        assert_eq!(
+            w.d.timers().get(Timer::Lane(Signal::Traces)),
+            None,
+            "no retry timer"
+        );
+        w.event("later");
+        let f = w.flush();
+        assert!(w.take_sent().is_empty(), "nothing is sent offline");
+        assert!(w.settled.contains(&f), "and a flush still settles");
+        w.d.set_online(w.now, false);
+        w.pump();
+        assert_eq!(w.keys().len(), 2, "going offline writes what is queued");
+        w.d.set_online(w.now, true);
+        w.pump();
+        let s = w.take_sent();
+        assert_eq!(s.len(), 1, "online: the oldest stored batch at once");
+        assert!(text(&w.body_of(&s[0])).contains("\"e\""));
+        w.status(s[0].id, 200);
+        answer_all(&mut w, 200);
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.pipeline.stats.sent_items, 2);
+    }
+
+    #[test]
+    fn opting_out_deletes_every_stored_batch_and_stores_nothing_more() {
+        let opts = [("maxRetries", num(0.0))];
+        let mut w = World::browser(&opts);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        // Another page's batch, and the app's own key.
+        let other = "automagik-telemetry:p:1.ffffffff1.logs.1";
+        w.storage
+            .insert(other.into(), ("t 0 u".into(), b"{}".to_vec()));
+        w.storage
+            .insert("app:settings".into(), (String::new(), Vec::new()));
+        w.d.set_enabled(false);
+        w.pump();
+        assert_eq!(w.keys(), ["app:settings"]);
+        // The queue is flushed as disable() does; a failure now stays in memory only.
+        w.event("late");
+        w.d.flush(w.now);
+        w.pump();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert_eq!(w.keys(), ["app:settings"]);
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1);
+        // A page whose client starts with collection off (GPC, DNT, enabled: false)
+        // deletes what an earlier load left.
+        let mut a = World::browser(&opts);
+        a.event("x");
+        a.flush();
+        let id = a.take_sent()[0].id;
+        a.status(id, 503);
+        a.storage
+            .insert("app:settings".into(), (String::new(), Vec::new()));
+        let off = World::page(&opts, "browser", false, a.storage.clone(), a.now);
+        assert_eq!(off.keys(), ["app:settings"]);
+    }
+
+    #[test]
+    fn a_refused_write_keeps_the_batch_in_memory_and_delivery_goes_on() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(100.0))]);
+        w.full = true;
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "back in the queue");
+        let status = w.d.status();
+        assert_eq!(
+            (status.persisted.batches, status.persisted.failed_writes),
+            (0, 1)
+        );
+        assert!(status.last_error.unwrap().contains("QuotaExceededError"));
+        w.wake();
+        let s = w.take_sent();
+        w.status(s[0].id, 200);
+        assert_eq!(w.d.pipeline.stats.sent_items, 1, "delivered from memory");
+    }
+
+    #[test]
+    fn a_stored_batch_refused_for_good_is_deleted_and_counted() {
+        let mut w = World::browser(&[("maxRetries", num(0.0)), ("retryBackoffBase", num(10.0))]);
+        events(&mut w, "e", 2);
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.wake();
+        let id = w.take_sent()[0].id;
+        w.status(id, 400);
+        assert!(w.storage.is_empty());
+        assert_eq!(w.d.pipeline.stats.dropped_failed, 2);
+    }
+
+    #[test]
+    fn outside_browsers_nothing_is_stored() {
+        for runtime in ["node", "deno", "workerd", "bun", ""] {
+            let mut w = World::page(
+                &[("maxRetries", num(0.0))],
+                runtime,
+                true,
+                BTreeMap::new(),
+                1e6,
+            );
+            w.event("e");
+            w.flush();
+            let id = w.take_sent()[0].id;
+            w.status(id, 503);
+            assert!(w.log.is_empty() && w.storage.is_empty(), "{runtime}");
+            assert_eq!(
+                w.d.pipeline.queued(Signal::Traces),
+                1,
+                "re-queued as before"
+            );
+        }
+        let w = World::page(
+            &[("persistBytes", num(0.0))],
+            "browser",
+            true,
+            BTreeMap::new(),
+            1e6,
+        );
+        assert!(w.log.is_empty(), "persistBytes: 0 reads nothing either");
     }
 }

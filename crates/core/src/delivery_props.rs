@@ -551,6 +551,7 @@ impl Run {
             Outcome::Status { .. } => Verdict::Drop,
             Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
             Outcome::Refused => Verdict::Restore,
+            Outcome::Offline => unreachable!("the runs have no browser that goes offline"),
         };
         let still = self.d.body(id).is_some();
         let settle = |run: &mut Run, req: &Req| {
@@ -650,6 +651,9 @@ impl Run {
             match a {
                 Action::Send(t) => sends.push(t),
                 Action::Settle(f) => settles.push(f),
+                Action::List { .. } | Action::Persist { .. } | Action::Release { .. } => {
+                    unreachable!("the runs are not in a browser page: nothing is stored")
+                }
             }
         }
         if matches!(ev, Ev::Track | Ev::Stray) {

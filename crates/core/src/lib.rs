@@ -33,6 +33,7 @@ pub mod json;
 pub mod model;
 pub mod otlp;
 pub mod page;
+pub mod persist;
 pub mod pipeline;
 pub mod privacy;
 pub mod queue;

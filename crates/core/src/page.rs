@@ -1,8 +1,9 @@
 //! Page lifecycle events: what a host with a page (a browser tab) reports when the page
-//! is hidden or comes back, as the codes `js/lifecycle.js` passes (it imports them from
+//! is hidden or comes back, or the browser goes offline or online, as the codes `js/lifecycle.js` passes (it imports them from
 //! `js/layout.js`, generated from [`PageEvent::CODES`]). The shell hands them to
 //! [`Delivery::page_hidden`](super::delivery::Delivery::page_hidden) and
-//! [`Delivery::page_shown`](super::delivery::Delivery::page_shown).
+//! [`Delivery::page_shown`](super::delivery::Delivery::page_shown) and
+//! [`Delivery::set_online`](super::delivery::Delivery::set_online).
 
 /// What happened to the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,8 +13,10 @@ pub enum PageEvent {
         /// A keepalive request can carry `Content-Encoding` (a fetch; a beacon cannot).
         compress: bool,
     },
-    /// Back from the back/forward cache.
+    /// Visible again, or back from the back/forward cache.
     Shown,
+    /// The browser says it is online (`true`) or offline.
+    Online(bool),
 }
 
 impl PageEvent {
@@ -21,13 +24,19 @@ impl PageEvent {
     pub const HIDDEN: u8 = 0;
     /// Code of a hidden page whose keepalive requests can be gzipped (a keepalive fetch).
     pub const HIDDEN_COMPRESS: u8 = 1;
-    /// Code of a page back from the back/forward cache.
+    /// Code of a page visible again or back from the back/forward cache.
     pub const SHOWN: u8 = 2;
+    /// Code of the browser going online.
+    pub const ONLINE: u8 = 3;
+    /// Code of the browser going offline.
+    pub const OFFLINE: u8 = 4;
     /// The codes by name (`js/layout.js` has them as `PAGE_<name>`).
-    pub const CODES: [(&'static str, u8); 3] = [
+    pub const CODES: [(&'static str, u8); 5] = [
         ("HIDDEN", PageEvent::HIDDEN),
         ("HIDDEN_COMPRESS", PageEvent::HIDDEN_COMPRESS),
         ("SHOWN", PageEvent::SHOWN),
+        ("ONLINE", PageEvent::ONLINE),
+        ("OFFLINE", PageEvent::OFFLINE),
     ];
 
     /// The event a host reported as `code`, or `None` for a code it has no business
@@ -37,6 +46,8 @@ impl PageEvent {
             PageEvent::HIDDEN => Some(PageEvent::Hidden { compress: false }),
             PageEvent::HIDDEN_COMPRESS => Some(PageEvent::Hidden { compress: true }),
             PageEvent::SHOWN => Some(PageEvent::Shown),
+            PageEvent::ONLINE => Some(PageEvent::Online(true)),
+            PageEvent::OFFLINE => Some(PageEvent::Online(false)),
             _ => None,
         }
     }
@@ -57,7 +68,9 @@ mod tests {
             Some(PageEvent::Hidden { compress: true })
         );
         assert_eq!(PageEvent::from_code(2), Some(PageEvent::Shown));
-        assert_eq!(PageEvent::from_code(3), None);
+        assert_eq!(PageEvent::from_code(3), Some(PageEvent::Online(true)));
+        assert_eq!(PageEvent::from_code(4), Some(PageEvent::Online(false)));
+        assert_eq!(PageEvent::from_code(5), None);
         assert_eq!(PageEvent::from_code(256), None);
     }
 }

@@ -44,6 +44,20 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request for a batch of `items` items the shell sends from storage: the body is
+    /// the shell's to read; no queued records are behind it.
+    pub fn stored(signal: Signal, items: u64) -> Request {
+        Request {
+            signal,
+            body: Vec::new(),
+            gzip: false,
+            items: items as usize,
+            token: None,
+            scrubbed: 0,
+            taken: Taken::default(),
+        }
+    }
+
     /// The sequence number of the oldest record the request carries.
     pub fn first_seq(&self) -> u64 {
         self.taken.first_seq()

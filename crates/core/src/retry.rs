@@ -18,11 +18,14 @@ pub mod no_status {
     pub const NETWORK: f64 = -2.0;
     /// The host declined to send (a full beacon queue).
     pub const REFUSED: f64 = -3.0;
+    /// No answer, and the browser says it is offline (`navigator.onLine` false).
+    pub const OFFLINE: f64 = -4.0;
     /// The codes by name (`js/layout.js` has them as `NO_STATUS_<name>`).
-    pub const CODES: [(&str, f64); 3] = [
+    pub const CODES: [(&str, f64); 4] = [
         ("TIMEOUT", TIMEOUT),
         ("NETWORK", NETWORK),
         ("REFUSED", REFUSED),
+        ("OFFLINE", OFFLINE),
     ];
 }
 
@@ -44,6 +47,8 @@ pub enum Outcome {
     Network(String),
     /// The host declined to send it now (a page's beacon quota): it was never sent.
     Refused,
+    /// The request failed while the browser was offline: no retry is spent on it.
+    Offline,
 }
 
 /// What to do after an attempt.
@@ -72,7 +77,7 @@ impl Outcome {
                 Verdict::Retry(retry_after_ms.map(|ms| ms.clamp(0.0, MAX_RETRY_AFTER_MS)))
             }
             Outcome::Status { .. } => Verdict::Drop,
-            Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
+            Outcome::Timeout | Outcome::Network(_) | Outcome::Offline => Verdict::Retry(None),
             Outcome::Refused => Verdict::Restore,
         }
     }
@@ -84,6 +89,7 @@ impl Outcome {
             Outcome::Timeout => "timeout".into(),
             Outcome::Network(m) => ["network error: ", m].concat(),
             Outcome::Refused => "not accepted by the host".into(),
+            Outcome::Offline => "offline".into(),
         }
     }
 }

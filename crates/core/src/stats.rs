@@ -15,6 +15,9 @@ pub enum DropReason {
     Failed,
     /// Tracked after `shutdown()`.
     AfterShutdown,
+    /// Evicted from `localStorage`, oldest first, to keep persisted batches within
+    /// `persistBytes`.
+    PersistFull,
 }
 
 /// Cumulative counters since construction.
@@ -36,6 +39,8 @@ pub struct Stats {
     pub dropped_failed: u64,
     /// Tracked after `shutdown()`.
     pub dropped_after_shutdown: u64,
+    /// Evicted from `localStorage` by the `persistBytes` bound.
+    pub dropped_persist_full: u64,
     /// Unknown metric types tracked as gauges.
     pub coerced_metric_type: u64,
     /// Unknown log severities tracked as INFO.
@@ -57,6 +62,7 @@ impl Stats {
             DropReason::Invalid => &mut self.dropped_invalid,
             DropReason::Failed => &mut self.dropped_failed,
             DropReason::AfterShutdown => &mut self.dropped_after_shutdown,
+            DropReason::PersistFull => &mut self.dropped_persist_full,
         } += n;
     }
 }

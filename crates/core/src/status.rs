@@ -42,6 +42,20 @@ pub struct Dropped {
     pub after_shutdown: u64,
     /// Tracked from inside the client (a getter in the attributes, a host callback).
     pub reentrant: u64,
+    /// Persisted, then evicted (oldest first) to stay within `persistBytes`.
+    pub persist_full: u64,
+}
+
+/// Unsent batches kept in `localStorage` for a later page load (SPEC §8), as this client
+/// knows them: those it wrote and those it found at construction, until sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Persisted {
+    /// Stored batches.
+    pub batches: u64,
+    /// Their keys' and values' length, counted against `persistBytes`.
+    pub bytes: u64,
+    /// Writes the storage refused (full, or throwing): those batches stayed in memory.
+    pub failed_writes: u64,
 }
 
 /// Values that were not what the API takes and were replaced by the default.
@@ -94,6 +108,8 @@ pub struct Status {
     pub dropped: Dropped,
     /// What was coerced to a default.
     pub coerced: Coerced,
+    /// What is kept in `localStorage` for a later page load.
+    pub persisted: Persisted,
     /// Retried attempts.
     pub retries: u64,
     /// Values personal-data scrubbing changed in delivered items (SPEC §6.1).
@@ -206,6 +222,7 @@ impl Status {
                     ("failed", d.failed),
                     ("afterShutdown", d.after_shutdown),
                     ("reentrant", d.reentrant),
+                    ("persistFull", d.persist_full),
                 ],
             )
             .nested(
@@ -213,6 +230,14 @@ impl Status {
                 &[
                     ("metricType", c.metric_type),
                     ("logSeverity", c.log_severity),
+                ],
+            )
+            .nested(
+                "persisted",
+                &[
+                    ("batches", self.persisted.batches),
+                    ("bytes", self.persisted.bytes),
+                    ("failedWrites", self.persisted.failed_writes),
                 ],
             )
             .num("retries", self.retries)
@@ -246,7 +271,9 @@ mod tests {
         assert_eq!(v["queueSizes"]["metrics"], 7);
         assert_eq!(v["lastError"], "HTTP 503");
         assert_eq!(v["enabled"], false);
+        assert_eq!(v["dropped"]["persistFull"], 0);
+        assert_eq!(v["persisted"]["batches"], 0);
         let names: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), 23, "{names:?}");
+        assert_eq!(names.len(), 24, "{names:?}");
     }
 }
