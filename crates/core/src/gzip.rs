@@ -1,40 +1,16 @@
-//! gzip framing (RFC 1952) around miniz_oxide's pure-Rust deflate.
+//! gzip framing (RFC 1952) around [`super::deflate`].
 
 use crate::prelude::*;
 
-use miniz_oxide::deflate::core::deflate_flags::{TDEFL_FILTER_MATCHES, TDEFL_GREEDY_PARSING_FLAG};
-use miniz_oxide::deflate::core::{compress, CompressorOxide, TDEFLFlush, TDEFLStatus};
-
-/// Deflate parameters: one probe and greedy parsing, as miniz's level 1, but with matches
-/// shorter than 6 bytes written as literals. Most of what deflate cannot predict in OTLP
-/// JSON is random hex ids, and any 3 hex chars recur within the 32 KB window: such a
-/// match costs 13-25 bits where its literals cost ~13, so the plain level 1 made the ids
-/// cost more than their entropy. On the bench's typical event: 47.8 -> 40.8 B per event;
-/// this path costs ~1 us more CPU per event than level 1's, and levels 2-9 save less.
-const FLAGS: u32 = 1 | TDEFL_GREEDY_PARSING_FLAG | TDEFL_FILTER_MATCHES;
+use super::deflate::deflate;
 
 /// gzip header: magic, deflate, no flags, no mtime, no extra flags, unknown OS.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 /// Compresses `data` into a complete gzip member.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut compressor = CompressorOxide::new(FLAGS);
     let mut out = HEADER.to_vec();
-    out.resize(HEADER.len() + data.len() / 4 + 64, 0);
-    let (mut pos, mut input) = (HEADER.len(), data);
-    loop {
-        let (status, read, written) =
-            compress(&mut compressor, input, &mut out[pos..], TDEFLFlush::Finish);
-        pos += written;
-        input = input.get(read..).unwrap_or_default();
-        // Okay means the output is full: grow it and go on. Done ends; the error statuses
-        // (a finished or misused compressor) cannot occur with one Finish over all input.
-        if status != TDEFLStatus::Okay {
-            break;
-        }
-        out.resize(out.len() * 2, 0);
-    }
-    out.truncate(pos);
+    deflate(data, &mut out);
     out.extend_from_slice(&crc32(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out

@@ -21,6 +21,7 @@ mod prelude {
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse;
 pub mod config;
+pub mod deflate;
 pub mod delivery;
 #[cfg(test)]
 mod delivery_props;
