@@ -674,7 +674,13 @@ impl Delivery {
             self.keepalive_bytes = self.keepalive_bytes.saturating_sub(size);
         }
         // Offline, a failure spends no retry: the lane waits for the browser to be online.
-        let offline = reply.outcome == Outcome::Offline;
+        // A request that timed out (or failed) while the browser says it is offline failed
+        // for that, whatever the shell could tell; a server's answer still counts.
+        let offline = match reply.outcome {
+            Outcome::Offline => true,
+            Outcome::Timeout | Outcome::Network(_) => self.offline,
+            _ => false,
+        };
         self.offline |= offline;
         let p = &mut self.pipeline;
         // Only a failure is described, for `lastError`: a delivery needs no text.
@@ -2405,6 +2411,35 @@ mod tests {
         answer_all(&mut w, 200);
         assert!(w.storage.is_empty());
         assert_eq!(w.d.pipeline.stats.sent_items, 2);
+    }
+
+    // Found by `delivery_props` (seed 16): a request in flight when the browser went
+    // offline timed out (the shell reports a timeout whatever `navigator.onLine` says),
+    // and the core spent a retry on it (on a stored batch, one more attempt counted).
+    #[test]
+    fn a_timeout_while_offline_spends_no_retry() {
+        let mut w = World::browser(&[("maxRetries", num(3.0))]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.d.set_online(w.now, false);
+        w.answer(id, Outcome::Timeout);
+        assert_eq!(w.d.pipeline.stats.retries, 0, "no retry spent offline");
+        let keys = w.keys();
+        assert_eq!(keys.len(), 1, "written, as an offline failure");
+        assert_eq!(w.stored(&keys[0]).attempts, 0);
+        w.d.set_online(w.now, true);
+        w.pump();
+        let s = w.take_sent();
+        assert!(s[0].stored, "online: sent at once");
+        w.d.set_online(w.now, false);
+        w.answer(s[0].id, Outcome::Timeout);
+        assert_eq!(w.d.pipeline.stats.retries, 0);
+        assert_eq!(
+            w.stored(&keys[0]).attempts,
+            0,
+            "kept, its attempts not counted"
+        );
     }
 
     #[test]
