@@ -393,8 +393,9 @@ impl Delivery {
 
     /// The shell's answer to [`Action::Persist`]. A refused write (full or throwing
     /// storage) puts the batch's records back at the head of their queue: they stay in
-    /// memory, and the fault shows in the status.
-    pub fn wrote(&mut self, key: &str, result: Result<(), String>) {
+    /// memory, their lane wakes for them as for any queued records, and the fault shows
+    /// in the status.
+    pub fn wrote(&mut self, now: f64, key: &str, result: Result<(), String>) {
         let Some(store) = self.store.as_mut() else {
             return;
         };
@@ -408,6 +409,7 @@ impl Delivery {
             if let Some(request) = request {
                 store.remove(key);
                 self.pipeline.restore(request);
+                self.settle(now);
             }
             self.pipeline.stats.last_error = Some(["localStorage: ", &e].concat());
         }
@@ -1290,7 +1292,7 @@ mod tests {
                             self.storage.insert(key.clone(), (head, body));
                             Ok(())
                         };
-                        self.d.wrote(&key, result);
+                        self.d.wrote(self.now, &key, result);
                     }
                     Action::Release { key, then } => {
                         self.log.push(format!("release {key} {then:?}"));
@@ -2500,6 +2502,29 @@ mod tests {
         let s = w.take_sent();
         w.status(s[0].id, 200);
         assert_eq!(w.d.pipeline.stats.sent_items, 1, "delivered from memory");
+    }
+
+    // Found by `delivery_props` (seed 11): a refused write put the batch back in the queue
+    // after the lane's timer was set for an empty queue, so nothing woke the lane when its
+    // backoff ended (a shut-down client, whose stored batches wait for the next load,
+    // with no interval timer: the batch waited for a call that never came).
+    #[test]
+    fn a_batch_whose_write_failed_goes_when_its_lanes_backoff_ends() {
+        let mut w = World::browser(&[
+            ("maxRetries", num(0.0)),
+            ("retryBackoffBase", num(100.0)),
+            ("flushInterval", num(0.0)),
+        ]);
+        w.full = true;
+        w.event("e");
+        w.d.shutdown(w.now);
+        w.pump();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "back in the queue");
+        let waited = w.wake();
+        assert!((80.0..=120.0).contains(&waited), "woken after {waited} ms");
+        assert_eq!(w.take_sent().len(), 1, "sent when the backoff ended");
     }
 
     #[test]
