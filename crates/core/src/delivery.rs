@@ -1122,8 +1122,9 @@ impl Delivery {
     }
 
     /// When lane `l` next needs the timer: its earliest retry, or, with records queued
-    /// and nothing in flight, the end of its backoff. (A full batch on a free lane was
-    /// sent by [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
+    /// and nothing in flight, the end of its backoff; at once for what a free lane should
+    /// have sent but could not hold yet. (A full batch on a free lane was usually sent by
+    /// [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
     fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
         if self.offline {
             return None; // the `online` event wakes every lane
@@ -1147,7 +1148,20 @@ impl Delivery {
             .backoff
             .filter(|w| waiting && w.until > now)
             .map(|w| w.until);
-        retry.chain(backoff).min_by(f64::total_cmp)
+        // Records a flush asked for, or a full batch, on a free lane that did not send them
+        // (put back by a refused write, or left queued at page hide): the lane wakes for
+        // them at once.
+        let signal = Signal::ALL[l];
+        let asked = lane.free(now)
+            && (self.pipeline.queued(signal) >= self.config().batch_size as usize
+                || self
+                    .pipeline
+                    .front_seq(signal)
+                    .is_some_and(|seq| seq < lane.send_through));
+        retry
+            .chain(backoff)
+            .chain(asked.then_some(now))
+            .min_by(f64::total_cmp)
     }
 
     /// Settles every flush whose records are all settled.
@@ -2525,6 +2539,29 @@ mod tests {
         let waited = w.wake();
         assert!((80.0..=120.0).contains(&waited), "woken after {waited} ms");
         assert_eq!(w.take_sent().len(), 1, "sent when the backoff ended");
+    }
+
+    // Found by `delivery_props` (seed 128): at page hide, a failing lane's retry too large
+    // for `persistBytes` went back to the queue, and nothing woke its lane again: the
+    // client was shut down (no interval timer), so its last flush waited for the page to
+    // be shown.
+    #[test]
+    fn what_page_hide_could_not_store_goes_when_a_flush_asked_for_it() {
+        let mut w = World::browser(&[("maxRetries", num(3.0)), ("persistBytes", num(100.0))]);
+        w.event("e");
+        let f = w.d.shutdown(w.now);
+        w.pump();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.d.page_hidden(w.now, false);
+        w.pump();
+        assert!(w.storage.is_empty(), "too large to store");
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "back in the queue");
+        assert_eq!(w.wake(), 0.0, "its lane wakes at once");
+        let s = w.take_sent();
+        assert_eq!(s.len(), 1);
+        w.status(s[0].id, 200);
+        assert!(w.settled.contains(&f), "the last flush settles");
     }
 
     #[test]
