@@ -162,7 +162,7 @@ impl Shell {
                 }
                 Action::Persist { key, head, body } => {
                     let written = storage::put(&key, &head, &body);
-                    self.core.wrote(&key, written);
+                    self.core.wrote(now, &key, written);
                 }
                 Action::Release { key, then } => storage::release(&key, then),
             }

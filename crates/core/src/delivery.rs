@@ -393,8 +393,9 @@ impl Delivery {
 
     /// The shell's answer to [`Action::Persist`]. A refused write (full or throwing
     /// storage) puts the batch's records back at the head of their queue: they stay in
-    /// memory, and the fault shows in the status.
-    pub fn wrote(&mut self, key: &str, result: Result<(), String>) {
+    /// memory, their lane wakes for them as for any queued records, and the fault shows
+    /// in the status.
+    pub fn wrote(&mut self, now: f64, key: &str, result: Result<(), String>) {
         let Some(store) = self.store.as_mut() else {
             return;
         };
@@ -408,6 +409,7 @@ impl Delivery {
             if let Some(request) = request {
                 store.remove(key);
                 self.pipeline.restore(request);
+                self.settle(now);
             }
             self.pipeline.stats.last_error = Some(["localStorage: ", &e].concat());
         }
@@ -674,7 +676,13 @@ impl Delivery {
             self.keepalive_bytes = self.keepalive_bytes.saturating_sub(size);
         }
         // Offline, a failure spends no retry: the lane waits for the browser to be online.
-        let offline = reply.outcome == Outcome::Offline;
+        // A request that timed out (or failed) while the browser says it is offline failed
+        // for that, whatever the shell could tell; a server's answer still counts.
+        let offline = match reply.outcome {
+            Outcome::Offline => true,
+            Outcome::Timeout | Outcome::Network(_) => self.offline,
+            _ => false,
+        };
         self.offline |= offline;
         let p = &mut self.pipeline;
         // Only a failure is described, for `lastError`: a delivery needs no text.
@@ -1114,8 +1122,9 @@ impl Delivery {
     }
 
     /// When lane `l` next needs the timer: its earliest retry, or, with records queued
-    /// and nothing in flight, the end of its backoff. (A full batch on a free lane was
-    /// sent by [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
+    /// and nothing in flight, the end of its backoff; at once for what a free lane should
+    /// have sent but could not hold yet. (A full batch on a free lane was usually sent by
+    /// [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
     fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
         if self.offline {
             return None; // the `online` event wakes every lane
@@ -1139,7 +1148,20 @@ impl Delivery {
             .backoff
             .filter(|w| waiting && w.until > now)
             .map(|w| w.until);
-        retry.chain(backoff).min_by(f64::total_cmp)
+        // Records a flush asked for, or a full batch, on a free lane that did not send them
+        // (put back by a refused write, or left queued at page hide): the lane wakes for
+        // them at once.
+        let signal = Signal::ALL[l];
+        let asked = lane.free(now)
+            && (self.pipeline.queued(signal) >= self.config().batch_size as usize
+                || self
+                    .pipeline
+                    .front_seq(signal)
+                    .is_some_and(|seq| seq < lane.send_through));
+        retry
+            .chain(backoff)
+            .chain(asked.then_some(now))
+            .min_by(f64::total_cmp)
     }
 
     /// Settles every flush whose records are all settled.
@@ -1284,7 +1306,7 @@ mod tests {
                             self.storage.insert(key.clone(), (head, body));
                             Ok(())
                         };
-                        self.d.wrote(&key, result);
+                        self.d.wrote(self.now, &key, result);
                     }
                     Action::Release { key, then } => {
                         self.log.push(format!("release {key} {then:?}"));
@@ -2407,6 +2429,35 @@ mod tests {
         assert_eq!(w.d.pipeline.stats.sent_items, 2);
     }
 
+    // Found by `delivery_props` (seed 16): a request in flight when the browser went
+    // offline timed out (the shell reports a timeout whatever `navigator.onLine` says),
+    // and the core spent a retry on it (on a stored batch, one more attempt counted).
+    #[test]
+    fn a_timeout_while_offline_spends_no_retry() {
+        let mut w = World::browser(&[("maxRetries", num(3.0))]);
+        w.event("e");
+        w.flush();
+        let id = w.take_sent()[0].id;
+        w.d.set_online(w.now, false);
+        w.answer(id, Outcome::Timeout);
+        assert_eq!(w.d.pipeline.stats.retries, 0, "no retry spent offline");
+        let keys = w.keys();
+        assert_eq!(keys.len(), 1, "written, as an offline failure");
+        assert_eq!(w.stored(&keys[0]).attempts, 0);
+        w.d.set_online(w.now, true);
+        w.pump();
+        let s = w.take_sent();
+        assert!(s[0].stored, "online: sent at once");
+        w.d.set_online(w.now, false);
+        w.answer(s[0].id, Outcome::Timeout);
+        assert_eq!(w.d.pipeline.stats.retries, 0);
+        assert_eq!(
+            w.stored(&keys[0]).attempts,
+            0,
+            "kept, its attempts not counted"
+        );
+    }
+
     #[test]
     fn opting_out_deletes_every_stored_batch_and_stores_nothing_more() {
         let opts = [("maxRetries", num(0.0))];
@@ -2465,6 +2516,52 @@ mod tests {
         let s = w.take_sent();
         w.status(s[0].id, 200);
         assert_eq!(w.d.pipeline.stats.sent_items, 1, "delivered from memory");
+    }
+
+    // Found by `delivery_props` (seed 11): a refused write put the batch back in the queue
+    // after the lane's timer was set for an empty queue, so nothing woke the lane when its
+    // backoff ended (a shut-down client, whose stored batches wait for the next load,
+    // with no interval timer: the batch waited for a call that never came).
+    #[test]
+    fn a_batch_whose_write_failed_goes_when_its_lanes_backoff_ends() {
+        let mut w = World::browser(&[
+            ("maxRetries", num(0.0)),
+            ("retryBackoffBase", num(100.0)),
+            ("flushInterval", num(0.0)),
+        ]);
+        w.full = true;
+        w.event("e");
+        w.d.shutdown(w.now);
+        w.pump();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "back in the queue");
+        let waited = w.wake();
+        assert!((80.0..=120.0).contains(&waited), "woken after {waited} ms");
+        assert_eq!(w.take_sent().len(), 1, "sent when the backoff ended");
+    }
+
+    // Found by `delivery_props` (seed 128): at page hide, a failing lane's retry too large
+    // for `persistBytes` went back to the queue, and nothing woke its lane again: the
+    // client was shut down (no interval timer), so its last flush waited for the page to
+    // be shown.
+    #[test]
+    fn what_page_hide_could_not_store_goes_when_a_flush_asked_for_it() {
+        let mut w = World::browser(&[("maxRetries", num(3.0)), ("persistBytes", num(100.0))]);
+        w.event("e");
+        let f = w.d.shutdown(w.now);
+        w.pump();
+        let id = w.take_sent()[0].id;
+        w.status(id, 503);
+        w.d.page_hidden(w.now, false);
+        w.pump();
+        assert!(w.storage.is_empty(), "too large to store");
+        assert_eq!(w.d.pipeline.queued(Signal::Traces), 1, "back in the queue");
+        assert_eq!(w.wake(), 0.0, "its lane wakes at once");
+        let s = w.take_sent();
+        assert_eq!(s.len(), 1);
+        w.status(s[0].id, 200);
+        assert!(w.settled.contains(&f), "the last flush settles");
     }
 
     #[test]

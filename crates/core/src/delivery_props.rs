@@ -2,16 +2,44 @@
 //! then a drain) of tracking (all three lanes, every kind, random sizes, now and then a
 //! malformed record), flushes, replies with random outcomes, time passing (timers handled
 //! on time, late, early, or after other events), page hide and show, stray replies and a
-//! late shutdown, under random configurations, OTLP or ClickHouse. A model beside the core
-//! knows which items each request carries (each item has a unique id, `@<id>#`, read back
-//! from the request bodies, gunzipped when gzip) and what each lane waits for, and checks
-//! after every event:
+//! late shutdown, under random configurations, OTLP or ClickHouse.
 //!
-//! - no panic; conservation: delivered (2xx, less partial-success rejections) + counted
-//!   drops + queued + in requests = tracked, and `sent.items`, `dropped.rejected`,
-//!   `dropped.failed`, the status and `has_work()` agree with the model;
-//! - no item in two requests at once, none delivered or dropped twice, a request's items
-//!   oldest first, a retry with the same body, a ClickHouse token on one block only;
+//! About 40 % of the runs are browser pages that keep batches (SPEC §8), over a fake
+//! `localStorage` shared by every load of the page: a small `persistBytes` (so batches
+//! are evicted), writes that throw now and then, `offline` and `online` events and
+//! `Offline` replies, `disable()` and `enable()` (the opt-out persists to the next
+//! load), pages that go away (hidden first or not, their requests never answered) and
+//! next loads, sometimes two pages open at once over one storage, whose claims on a
+//! stored batch are exclusive while a page holds them (as the shell's Web Lock is).
+//!
+//! A model beside the core knows where each item is (each has a unique id, `@<id>#`,
+//! read back from request and stored bodies, gunzipped when gzip): in its page's memory,
+//! in a request, stored, delivered, evicted, deleted by an opt-out, or lost with its page;
+//! and what each lane waits for. It checks after every event:
+//!
+//! - no panic; conservation across page loads: delivered (2xx, less partial-success
+//!   rejections) + counted drops (`dropped.persistFull` included) + queued + in
+//!   requests + stored + lost with a dead page + deleted by an opt-out = tracked (less what two
+//!   pages both counted: a batch one evicted or opted out while another sent it, or one
+//!   evicted from a stale listing); each page's `sent.items`, `dropped.*`, status and
+//!   `has_work()` agree with the model;
+//! - at most once: no item in two requests at once (across pages), nor stored and sent,
+//!   nor sent or answered again once the collector answered it (2xx or refused for good),
+//!   by whatever page; the only items the collector may see twice are those of requests
+//!   whose answer never came (a timeout, a page that died with them in flight), counted;
+//!   a request's items oldest first, a retry with the same body, a ClickHouse token on
+//!   one block only;
+//! - stored batches: written only when they would otherwise be lost (a lane failed, the
+//!   page hid, the browser went offline, the interval while a lane fails or offline),
+//!   never after an opt-out, never an item being sent; sent by one page at a time (a page
+//!   refused the claim is answered `Refused`, and releases nothing), only while shown and
+//!   collecting; deleted only after a 2xx or a refusal for good (or an opt-out), kept on
+//!   a failure (one more attempt counted, unless offline); evicted only to make room for
+//!   a write; within `persistBytes` (the whole storage while one page writes at a time,
+//!   a page's own index once it wrote); an opt-out leaves none; and while a page may
+//!   send them, they have a way out (a timer or a request);
+//! - offline: nothing sent (a page that keeps nothing aside, at hide) and no retry spent
+//!   but on a server's answer; the `online` event sends at once;
 //! - a retry never before its wait, a `Retry-After` in force honoured, one request per
 //!   lane (unload beacons aside) and only on a free lane; a flush sends now on every lane
 //!   not held by a `Retry-After`, and settles at once when every lane is so held (or
@@ -23,27 +51,34 @@
 //!   by at most what the shell has not handled), none still due after `handle_timeout`
 //!   (no spin), and queued records always have a way out (a timer or a request);
 //! - flushes: each settles exactly once, never while a request carries items it covers
-//!   (one waiting out a `Retry-After` aside), and all of them once the traffic stops and
-//!   the collector answers 200; a last flush then leaves nothing queued.
+//!   (one waiting out a `Retry-After`, or offline for a retry, aside), and all of them
+//!   once the traffic stops and the collector answers 200; then, pages shown and online
+//!   (and a next load for batches no open page knows), every stored batch is delivered
+//!   and the storage is empty, and a last flush leaves nothing queued: every item is
+//!   delivered, counted dropped, lost with a dead page or opted out.
 //!
 //! `PROPS_SEED=<n>` runs one seed and prints its events on failure; `PROPS_RUNS=<n>`
 //! changes the run count.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::config::{Config, Raw};
-use crate::delivery::{Action, Delivery, FlushId, Reply, RequestId, Timer, UNLOAD_BUDGET};
+use crate::delivery::{
+    Action, Delivery, FlushId, Reply, RequestId, Timer, Transmit, UNLOAD_BUDGET,
+};
 use crate::encoder::Identity;
 use crate::model::testing::{body, V};
 use crate::model::{MetricKind, Signal, Track};
+use crate::persist::{stored_len, Then, PREFIX};
 use crate::retry::{backoff_ms, Outcome, Verdict, MAX_RETRY_AFTER_MS};
 
 const RUNS: u64 = 2_000;
 const STEPS: usize = 200;
-const START: f64 = 1_000_000.0;
+/// A wall-clock time of 13 digits, as stored keys carry (they sort oldest first).
+const START: f64 = 1_700_000_000_000.0;
 
 /// xorshift64*: small, fast and deterministic.
 struct Rng(u64);
@@ -97,6 +132,10 @@ struct Cfg {
     max_batch_bytes: f64,
     compression: bool,
     clickhouse: bool,
+    /// A browser page that keeps batches (SPEC §8): its `persistBytes`; `None` elsewhere.
+    persist_bytes: Option<f64>,
+    /// Percent of storage writes that throw (a full quota).
+    write_faults: u64,
 }
 
 impl Cfg {
@@ -119,10 +158,16 @@ impl Cfg {
             compression: rng.chance(10), // gzip is slow in debug builds
             // The draw happens either way, so a seed replays the same run in both builds.
             clickhouse: rng.chance(20) && cfg!(feature = "clickhouse"),
+            // Small enough to evict now and then, large enough to keep a few batches.
+            persist_bytes: rng
+                .chance(40)
+                .then(|| rng.pick(&[2048.0, 8192.0, 65_536.0])),
+            write_faults: rng.pick(&[0, 0, 5, 30]),
         }
     }
 
-    fn delivery(&self) -> Delivery {
+    /// A core for one page load; a browser page that keeps batches when `persist_bytes`.
+    fn delivery(&self, enabled: bool) -> Delivery {
         let n = Raw::Number;
         let mut opts = vec![
             ("maxRetries", n(self.max_retries.into())),
@@ -136,6 +181,9 @@ impl Cfg {
         if self.clickhouse {
             opts.push(("backend", Raw::Str("clickhouse".into())));
         }
+        if let Some(bytes) = self.persist_bytes {
+            opts.push(("persistBytes", n(bytes)));
+        }
         let config = Config::parse(&mut |k| match k {
             "projectName" | "version" => Raw::Str("p".into()),
             _ => opts
@@ -144,7 +192,10 @@ impl Cfg {
                 .map_or(Raw::Missing, |(_, v)| v.clone()),
         })
         .unwrap();
-        Delivery::new(config)
+        match self.persist_bytes {
+            Some(_) => Delivery::new(config).with_host(enabled, "browser".into()),
+            None => Delivery::new(config),
+        }
     }
 }
 
@@ -208,6 +259,9 @@ struct Req {
     keepalive: bool,
     size: usize,
     st: St,
+    /// A stored batch: its key, and whether this page holds its claim (the shell sent
+    /// it); unclaimed, its only answer is `Refused`.
+    stored: Option<(String, bool)>,
 }
 
 /// The requests the core holds, by id (a few dozen: a vector is fastest).
@@ -264,6 +318,13 @@ enum Ev {
     Timeout,
     Hidden,
     Shown,
+    /// A page load asks for the stored batches (`open()`).
+    Open,
+    Offline,
+    Online,
+    /// `disable()` turns collection off (then flushes); `enable()` back on.
+    Disable,
+    Enable,
 }
 
 /// What the model knew just before an event.
@@ -273,6 +334,11 @@ struct Before {
     /// Each request the core held: its id, lane and state.
     reqs: Vec<(RequestId, usize, St)>,
     backoff: [Option<Win>; 3],
+    failing: [bool; 3],
+    offline: bool,
+    retries: u64,
+    persists: u64,
+    failed_writes: u64,
 }
 
 /// Totals over all runs, printed at the end.
@@ -302,6 +368,29 @@ struct Totals {
     ra_held_lanes: u64,
     /// Wake-ups where a lane sent while another lane backed off or waited for a retry.
     sent_beside_a_waiting_lane: u64,
+    /// Browser pages: page loads, pages that died (with requests in flight), two pages
+    /// open at once.
+    browser_runs: u64,
+    loads: u64,
+    deaths: u64,
+    deaths_in_flight: u64,
+    concurrent: u64,
+    /// Batches written, writes that threw, stored batches sent (and refused a claim),
+    /// items evicted, deleted by an opt-out, counted twice across pages.
+    persists: u64,
+    failed_writes: u64,
+    stored_sends: u64,
+    claims_refused: u64,
+    evicted: u64,
+    opted_out: u64,
+    overlap: u64,
+    stale: u64,
+    offline_events: u64,
+    disables: u64,
+    /// Items delivered that may have reached the collector before (an unanswered
+    /// request), and items lost with their page.
+    maybe_twice: u64,
+    lost: u64,
 }
 
 /// Notes an event for the failure report; only when one seed runs (formatting every
@@ -315,39 +404,175 @@ macro_rules! note {
     };
 }
 
-struct Run {
+/// Where an item is, as the model knows it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Is {
+    /// In its page's memory: queued, or dropped there (byte bound, invalid, after shutdown).
+    Mem,
+    /// In a request of its page (in flight or waiting to be retried).
+    Req,
+    /// In a stored batch (whether or not a page is sending it).
+    Stored,
+    /// Delivered, or refused for good by the collector.
+    Done,
+    /// Its stored batch was evicted (`dropped.persistFull`).
+    Evicted,
+    /// Its stored batch was deleted by an opt-out.
+    OptedOut,
+    /// In memory (or in a fresh request) of a page that died.
+    Lost,
+}
+
+/// One tracked item.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    is: Is,
+    /// The page that tracked it.
+    page: u32,
+    /// The collector answered a request that carried it (2xx or refused for good).
+    acked: bool,
+    /// Requests that carried it whose answer never came (a timeout, a page that died with
+    /// it in flight): each may have arrived, so the collector may see it that many times
+    /// more. The only duplicates allowed (SPEC §8's at-least-once cases).
+    unanswered: u32,
+}
+
+/// The fake `localStorage`'s value under one key, and the page holding its claim.
+#[derive(Clone, Debug)]
+struct Batch {
+    head: String,
+    body: Vec<u8>,
+    /// The items its body carries.
+    ids: Vec<u64>,
+    /// The page whose claim it is under (exclusive, let go by its release or its death).
+    claim: Option<u32>,
+}
+
+impl Batch {
+    fn gzip(&self) -> bool {
+        self.head.starts_with('g')
+    }
+
+    fn attempts(&self) -> u32 {
+        self.head.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Length of the value, as the shell lists it (a gzip body in base64).
+    fn value_len(&self) -> usize {
+        stored_len("", &self.head, self.body.len(), self.gzip())
+    }
+}
+
+/// The items a stored batch's key says it holds (`...<signal>.<items>`).
+fn key_items(key: &str) -> u64 {
+    key.rsplit('.').next().unwrap().parse().unwrap()
+}
+
+/// One page load: its core, and what the model knows of it.
+struct Page {
     d: Delivery,
-    rng: Rng,
-    cfg: Cfg,
-    now: f64,
+    /// Numbers the page loads of a run.
+    uid: u32,
     /// When the shell last called `handle_timeout`.
     last_handled: f64,
-    verbose: bool,
-    log: Vec<String>,
-    // The model.
     reqs: Reqs,
     backoff: [Option<Win>; 3],
-    tracked: u64,
-    next_item: u64,
+    /// Its counters as the model expects them.
     delivered: u64,
     rejected: u64,
     failed: u64,
-    /// Each item's state, by id: queued or dropped by the byte bound (0), in a request
-    /// (1), delivered or dropped (2).
-    items: Vec<u8>,
+    persist_full: u64,
+    /// Its items in state [`Is::Mem`], and in its fresh requests.
+    mem: u64,
     in_requests: usize,
-    done: usize,
     /// Pending flushes and the first item id each does not cover.
     pending: HashMap<FlushId, u64>,
     settled: HashSet<FlushId>,
-    /// ClickHouse: the items of the latest request sent with each deduplication token.
-    tokens: HashMap<String, Vec<u64>>,
     shut: bool,
     /// The latest page hide's `compress`, and the latest flush's id.
     compress: bool,
     flush_id: FlushId,
     /// A timer may be due and unhandled: the next clock step handles it.
     must_handle: bool,
+    /// Browser state the shell reported, and collection on or off.
+    offline: bool,
+    hidden: bool,
+    enabled: bool,
+    /// Each lane's last request failed for good (retries ran out, or offline), until a
+    /// delivery: with a request waiting to be retried, the lane is failing (it writes).
+    lane_failed: [bool; 3],
+    /// The sends the core counts for each stored batch it knows (its backoff grows with them).
+    attempts: HashMap<String, u32>,
+}
+
+impl Page {
+    /// Whether it knows stored batches it may claim and send now: collecting, shown, not
+    /// shut down (the core keeps itself alive for them).
+    fn restoring(&self) -> bool {
+        self.enabled && !self.hidden && !self.shut && self.d.status().persisted.batches > 0
+    }
+
+    /// Each lane is failing: it failed for good since its last delivery, or waits to
+    /// retry (it writes what it queues).
+    fn failing(&self) -> [bool; 3] {
+        let mut failing = self.lane_failed;
+        for r in self.reqs.values() {
+            failing[r.lane] |= matches!(r.st, St::Waiting(_));
+        }
+        failing
+    }
+}
+
+/// Counters of the pages that died, for conservation.
+#[derive(Default, Debug)]
+struct Dead {
+    /// `sent.items` and every drop counter, summed.
+    counted: u64,
+    /// Items queued or in fresh requests when their page died.
+    lost: u64,
+}
+
+struct Run {
+    rng: Rng,
+    cfg: Cfg,
+    seed: u64,
+    now: f64,
+    verbose: bool,
+    log: Vec<String>,
+    /// The page events go to, and the other live pages (two at most).
+    p: Page,
+    others: Vec<Page>,
+    /// Page loads so far.
+    loads: u32,
+    /// Two pages were ever open at once: each bounds only what it knows of the storage.
+    concurrent: bool,
+    // The model.
+    tracked: u64,
+    next_item: u64,
+    items: Vec<Item>,
+    /// The fake `localStorage`: the project's stored batches, oldest first.
+    storage: BTreeMap<String, Batch>,
+    /// The opt-out persisted by `disable()`: the next load starts disabled.
+    opted_out: bool,
+    /// Items whose stored batch an opt-out deleted.
+    opted_out_items: u64,
+    /// Items a page counted delivered or failed after their stored batch was deleted under
+    /// its claim (evicted by another page, or by an opt-out): counted twice.
+    overlap: u64,
+    /// Items a page counted evicted from a batch another page had already deleted (its
+    /// index listed it earlier): counted twice.
+    stale: u64,
+    /// Keys evicted before their write, which then failed.
+    unwritten: HashSet<String>,
+    /// The stored batch whose reply is being handled, what the core must do to it, and
+    /// whether it counts the batch delivered or failed.
+    expect_release: Option<(String, Then, bool)>,
+    dead: Dead,
+    /// The reply being handled is a server's answer: it may spend a retry while the
+    /// browser says it is offline (the request went out before).
+    answered: bool,
+    /// ClickHouse: the items of the latest request sent with each deduplication token.
+    tokens: HashMap<String, Vec<u64>>,
     totals: Totals,
 }
 
@@ -379,65 +604,112 @@ impl Run {
     fn new(seed: u64) -> Run {
         let mut rng = Rng::new(seed);
         let cfg = Cfg::random(&mut rng);
-        let mut d = cfg.delivery();
-        d.pipeline.start(seed, Identity::default());
+        let p = Run::page(&cfg, seed, 0, true, START);
         Run {
-            d,
             rng,
             cfg,
+            seed,
             now: START,
-            last_handled: START,
             verbose: false,
             log: Vec::new(),
-            reqs: Reqs::default(),
-            backoff: [None; 3],
+            p,
+            others: Vec::new(),
+            loads: 1,
+            concurrent: false,
             tracked: 0,
             next_item: 0,
-            delivered: 0,
-            rejected: 0,
-            failed: 0,
             items: Vec::new(),
-            in_requests: 0,
-            done: 0,
-            pending: HashMap::new(),
-            settled: HashSet::new(),
+            storage: BTreeMap::new(),
+            opted_out: false,
+            opted_out_items: 0,
+            overlap: 0,
+            stale: 0,
+            unwritten: HashSet::new(),
+            expect_release: None,
+            dead: Dead::default(),
+            answered: false,
             tokens: HashMap::new(),
-            shut: false,
-            compress: false,
-            flush_id: 0,
-            must_handle: false,
             totals: Totals::default(),
         }
     }
 
+    /// Page load `uid` at `now`: a session of its own (its stored keys name it).
+    fn page(cfg: &Cfg, seed: u64, uid: u32, enabled: bool, now: f64) -> Page {
+        let mut d = cfg.delivery(enabled);
+        let identity = Identity {
+            session_id: format!("{uid:08x}-0000-4000-8000-000000000000"),
+            ..Identity::default()
+        };
+        d.pipeline.start(seed + u64::from(uid), identity);
+        Page {
+            d,
+            uid,
+            last_handled: now,
+            reqs: Reqs::default(),
+            backoff: [None; 3],
+            delivered: 0,
+            rejected: 0,
+            failed: 0,
+            persist_full: 0,
+            mem: 0,
+            in_requests: 0,
+            pending: HashMap::new(),
+            settled: HashSet::new(),
+            shut: false,
+            compress: false,
+            flush_id: 0,
+            must_handle: false,
+            offline: false,
+            hidden: false,
+            enabled,
+            lane_failed: [false; 3],
+            attempts: HashMap::new(),
+        }
+    }
+
     fn queued(&self) -> [usize; 3] {
-        Signal::ALL.map(|s| self.d.pipeline.queued(s))
+        Signal::ALL.map(|s| self.p.d.pipeline.queued(s))
     }
 
     fn before(&self) -> Before {
         Before {
             queued: self.queued(),
-            timers: *self.d.timers(),
+            timers: *self.p.d.timers(),
+            failing: self.p.failing(),
+            offline: self.p.offline,
+            retries: self.p.d.pipeline.stats.retries,
+            persists: self.totals.persists,
+            failed_writes: self.totals.failed_writes,
             reqs: self
+                .p
                 .reqs
                 .iter()
                 .map(|(id, r)| (*id, r.lane, r.st))
                 .collect(),
-            backoff: self.backoff,
+            backoff: self.p.backoff,
         }
     }
 
     fn outstanding(&self, lane: usize) -> usize {
-        self.reqs.values().filter(|r| r.lane == lane).count()
+        self.p.reqs.values().filter(|r| r.lane == lane).count()
     }
 
     // ---- events ----------------------------------------------------------------------
 
     fn track(&mut self) {
+        if !self.p.enabled {
+            return; // the shell ignores tracking calls while collection is off
+        }
         let b = self.before();
         let id = self.next_item;
         self.next_item += 1;
-        self.items.push(0);
+        self.items.push(Item {
+            is: Is::Mem,
+            page: self.p.uid,
+            acked: false,
+            unanswered: 0,
+        });
+        self.p.mem += 1;
         self.tracked += 1;
         let pad = match self.rng.below(100) {
             0..=74 => self.rng.below(40),
@@ -483,17 +755,17 @@ impl Run {
             track.signal(),
             bytes.len()
         );
-        self.d.track(self.now, track, &bytes);
+        self.p.d.track(self.now, track, &bytes);
         self.after(Ev::Track, b);
     }
 
     fn flush(&mut self, shutdown: bool) {
         let b = self.before();
         let f = if shutdown {
-            self.shut = true;
-            self.d.shutdown(self.now)
+            self.p.shut = true;
+            self.p.d.shutdown(self.now)
         } else {
-            self.d.flush(self.now)
+            self.p.d.flush(self.now)
         };
         note!(
             self,
@@ -502,13 +774,13 @@ impl Run {
             if shutdown { "shutdown" } else { "flush" }
         );
         assert!(
-            !self.settled.contains(&f),
+            !self.p.settled.contains(&f),
             "flush id {f} reused after it settled"
         );
         // A flush that adds nothing to the newest pending one shares its id (items tracked
         // in between were refused or came after shutdown): it keeps the first snapshot.
-        self.pending.entry(f).or_insert(self.next_item);
-        self.flush_id = f;
+        self.p.pending.entry(f).or_insert(self.next_item);
+        self.p.flush_id = f;
         self.totals.flushes += 1;
         self.after(if shutdown { Ev::Shutdown } else { Ev::Flush }, b);
     }
@@ -526,22 +798,8 @@ impl Run {
             message: String::new(),
             exception_code: None,
         };
-        self.d.reply(self.now, id, reply);
-        // The model settles the attempt before looking at what the core did next.
-        let req = self.reqs.remove(&id);
-        let Some(mut req) = req else {
-            assert!(
-                self.d.body(id).is_none(),
-                "reply to an unknown request {id}"
-            );
-            self.after(Ev::Stray, b);
-            return;
-        };
-        assert!(
-            matches!(req.st, St::InFlight),
-            "replied to a waiting request"
-        );
-        let n = req.ids.len() as u64;
+        // A stored batch's reply: the model says what the core must do to it.
+        let stored = self.p.reqs.get_mut(&id).and_then(|r| r.stored.clone());
         let verdict = match &outcome {
             Outcome::Status { status, .. } if (200..300).contains(status) => Verdict::Delivered,
             Outcome::Status {
@@ -549,49 +807,121 @@ impl Run {
                 retry_after_ms,
             } => Verdict::Retry(*retry_after_ms),
             Outcome::Status { .. } => Verdict::Drop,
-            Outcome::Timeout | Outcome::Network(_) => Verdict::Retry(None),
+            Outcome::Timeout | Outcome::Network(_) | Outcome::Offline => Verdict::Retry(None),
             Outcome::Refused => Verdict::Restore,
-            Outcome::Offline => unreachable!("the runs have no browser that goes offline"),
         };
-        let still = self.d.body(id).is_some();
+        // Offline, a failure spends no retry: one the browser reported offline, or one
+        // without an answer (a timeout) while it is offline. A server's answer is one.
+        let offline = match outcome {
+            Outcome::Offline => true,
+            Outcome::Timeout | Outcome::Network(_) => self.p.offline,
+            _ => false,
+        };
+        if let Some((key, claimed)) = &stored {
+            assert_eq!(
+                *claimed,
+                verdict != Verdict::Restore,
+                "the shell refuses exactly the stored batches it could not claim"
+            );
+            let then = match verdict {
+                _ if !claimed => None,
+                Verdict::Delivered | Verdict::Drop => Some(Then::Delete),
+                _ if !self.p.enabled => Some(Then::Delete),
+                Verdict::Retry(_) if offline => Some(Then::Keep),
+                Verdict::Retry(_) => Some(Then::Bump),
+                Verdict::Restore => None,
+            };
+            let counted = matches!(verdict, Verdict::Delivered | Verdict::Drop);
+            self.expect_release = then.map(|t| (key.clone(), t, counted));
+        }
+        self.answered = matches!(outcome, Outcome::Status { .. });
+        self.p.d.reply(self.now, id, reply);
+        // The model settles the attempt before looking at what the core did next.
+        let req = self.p.reqs.remove(&id);
+        let Some(mut req) = req else {
+            assert!(
+                self.p.d.body(id).is_none(),
+                "reply to an unknown request {id}"
+            );
+            self.answered = false;
+            self.after(Ev::Stray, b);
+            return;
+        };
+        assert!(
+            matches!(req.st, St::InFlight),
+            "replied to a waiting request"
+        );
+        self.p.offline |= outcome == Outcome::Offline;
+        if outcome == Outcome::Timeout {
+            // Its answer never came: it may have arrived.
+            for &i in &req.ids {
+                self.items[i as usize].unanswered += 1;
+            }
+        }
+        let n = req.ids.len() as u64;
+        let still = self.p.d.body(id).is_some();
         let settle = |run: &mut Run, req: &Req| {
             for &i in &req.ids {
-                assert_eq!(
-                    run.items[i as usize], 1,
-                    "item {i} delivered or dropped twice"
-                );
-                run.items[i as usize] = 2;
+                let item = &mut run.items[i as usize];
+                assert!(!item.acked, "item {i} delivered or dropped twice");
+                item.acked = true;
+                run.totals.maybe_twice += u64::from(item.unanswered > 0);
+                if item.is == Is::Req {
+                    item.is = Is::Done;
+                }
             }
-            run.in_requests -= req.ids.len();
-            run.done += req.ids.len();
+            if req.stored.is_none() {
+                run.p.in_requests -= req.ids.len();
+            }
         };
         let put_back = |run: &mut Run, req: &Req| {
-            req.ids.iter().for_each(|&i| run.items[i as usize] = 0);
-            run.in_requests -= req.ids.len();
+            req.ids
+                .iter()
+                .for_each(|&i| run.items[i as usize].is = Is::Mem);
+            run.p.in_requests -= req.ids.len();
+            run.p.mem += req.ids.len() as u64;
         };
         match verdict {
             Verdict::Delivered => {
                 assert!(!still);
                 let r = rejected.min(n);
-                self.delivered += n - r;
-                self.rejected += r;
+                self.p.delivered += n - r;
+                self.p.rejected += r;
+                self.p.lane_failed[req.lane] = false;
                 settle(self, &req);
             }
             Verdict::Drop => {
                 assert!(!still);
-                self.failed += n;
+                self.p.failed += n;
+                self.p.lane_failed[req.lane] = false;
                 settle(self, &req);
             }
             Verdict::Restore => {
                 assert!(!still);
-                put_back(self, &req);
+                if req.stored.is_none() {
+                    put_back(self, &req);
+                }
             }
             Verdict::Retry(after) => {
                 let retries = req.sends - 1;
-                let win = Win::after(self.now, after, self.cfg.backoff_base, retries);
-                if retries >= self.cfg.max_retries {
-                    assert!(!still, "retries ran out: the batch goes back to the queue");
-                    self.backoff[req.lane] = Some(win);
+                if let Some((key, _)) = &req.stored {
+                    // A stored batch is sent once per claim: kept (its attempts counted
+                    // unless offline), and its lane backs off.
+                    assert!(!still, "a stored batch is not retried in place");
+                    self.p.lane_failed[req.lane] = true;
+                    let sends = self.p.attempts.get(key).copied().unwrap_or(0);
+                    if !offline {
+                        let win = Win::after(self.now, after, self.cfg.backoff_base, sends);
+                        self.p.backoff[req.lane] = Some(win);
+                        self.p.attempts.insert(key.clone(), sends + 1);
+                    }
+                } else if offline || retries >= self.cfg.max_retries {
+                    assert!(!still, "retries ran out (or offline): the batch goes back");
+                    if !offline {
+                        let win = Win::after(self.now, after, self.cfg.backoff_base, retries);
+                        self.p.backoff[req.lane] = Some(win);
+                    }
+                    self.p.lane_failed[req.lane] = true;
                     put_back(self, &req);
                     self.totals.requeues += 1;
                 } else {
@@ -599,13 +929,19 @@ impl Run {
                         still,
                         "a retry keeps its request ({retries} retries so far)"
                     );
+                    let win = Win::after(self.now, after, self.cfg.backoff_base, retries);
                     req.st = St::Waiting(win);
                     req.keepalive = false;
-                    self.reqs.insert(req);
+                    self.p.reqs.insert(req);
                 }
             }
         }
         self.after(Ev::Reply, b);
+        self.answered = false;
+        assert!(
+            self.expect_release.is_none(),
+            "the stored batch's reply released nothing"
+        );
     }
 
     fn handle_timeout(&mut self) {
@@ -616,9 +952,9 @@ impl Run {
             self.now - START,
             b.timers.next().map(|t| t - START)
         );
-        self.d.handle_timeout(self.now);
-        self.last_handled = self.now;
-        for w in &mut self.backoff {
+        self.p.d.handle_timeout(self.now);
+        self.p.last_handled = self.now;
+        for w in &mut self.p.backoff {
             if w.is_some_and(|w| w.over(self.now)) {
                 *w = None;
             }
@@ -628,17 +964,393 @@ impl Run {
 
     fn page_hidden(&mut self) {
         let b = self.before();
-        self.compress = self.rng.chance(50);
-        note!(self, "t={} page_hidden {}", self.now - START, self.compress);
-        self.d.page_hidden(self.now, self.compress);
+        self.p.compress = self.rng.chance(50);
+        note!(
+            self,
+            "t={} page_hidden {}",
+            self.now - START,
+            self.p.compress
+        );
+        self.p.hidden = true;
+        self.p.d.page_hidden(self.now, self.p.compress);
         self.after(Ev::Hidden, b);
     }
 
     fn page_shown(&mut self) {
         let b = self.before();
         note!(self, "t={} page_shown", self.now - START);
-        self.d.page_shown(self.now);
+        self.p.hidden = false;
+        self.p.d.page_shown(self.now);
         self.after(Ev::Shown, b);
+    }
+
+    /// The page asks for what earlier loads stored.
+    fn open(&mut self) {
+        let b = self.before();
+        note!(self, "t={} open page {}", self.now - START, self.p.uid);
+        self.p.d.open();
+        self.after(Ev::Open, b);
+    }
+
+    /// The browser's `online` and `offline` events.
+    fn set_online(&mut self, online: bool) {
+        let b = self.before();
+        note!(self, "t={} online {online}", self.now - START);
+        self.p.offline = !online;
+        self.totals.offline_events += u64::from(!online);
+        self.p.d.set_online(self.now, online);
+        self.after(if online { Ev::Online } else { Ev::Offline }, b);
+    }
+
+    /// `disable()`: collection off (what is stored is deleted, and the opt-out persists),
+    /// then a flush; or `enable()`.
+    fn set_enabled(&mut self, on: bool) {
+        let b = self.before();
+        note!(self, "t={} enabled {on}", self.now - START);
+        self.p.enabled = on;
+        self.opted_out = !on;
+        self.p.d.set_enabled(on);
+        self.after(if on { Ev::Enable } else { Ev::Disable }, b);
+        if !on {
+            self.totals.disables += 1;
+            // Opting out wins: nothing this project stored survives it (pages open
+            // beside it may write again).
+            if self.others.is_empty() {
+                assert!(self.storage.is_empty(), "disable() left batches stored");
+            }
+            self.flush(false);
+        }
+    }
+
+    /// The page goes away: hidden first (a navigation) or not (a crash), its requests in
+    /// flight never answered. What it had in memory is lost, its claims are let go.
+    fn end_page(&mut self, next: Option<Page>) {
+        if self.rng.chance(70) && !self.p.hidden {
+            self.page_hidden();
+        }
+        let next = next.unwrap_or_else(|| self.others.pop().unwrap());
+        let p = std::mem::replace(&mut self.p, next);
+        note!(self, "t={} page {} dies", self.now - START, p.uid);
+        let s = &p.d.pipeline.stats;
+        self.dead.counted += s.sent_items
+            + s.dropped_queue_full
+            + s.dropped_rejected
+            + s.dropped_invalid
+            + s.dropped_failed
+            + s.dropped_after_shutdown
+            + s.dropped_persist_full;
+        let queued: usize = Signal::ALL.iter().map(|&s| p.d.pipeline.queued(s)).sum();
+        let lost = queued as u64 + p.in_requests as u64;
+        self.dead.lost += lost;
+        self.totals.lost += lost;
+        self.totals.deaths += 1;
+        self.totals.tally(&p.d.pipeline.stats);
+        self.totals.deaths_in_flight +=
+            u64::from(p.reqs.values().any(|r| matches!(r.st, St::InFlight)));
+        for r in p.reqs.values() {
+            let flying = matches!(r.st, St::InFlight);
+            if let Some((key, true)) = &r.stored {
+                // The browser lets go of a dead tab's claim: the batch stays stored, and
+                // may have arrived.
+                if let Some(batch) = self.storage.get_mut(key) {
+                    assert_eq!(batch.claim, Some(p.uid));
+                    batch.claim = None;
+                }
+            }
+            for &i in &r.ids {
+                let item = &mut self.items[i as usize];
+                item.unanswered += u32::from(flying);
+                if item.is == Is::Req {
+                    item.is = Is::Lost;
+                }
+            }
+        }
+        for item in self
+            .items
+            .iter_mut()
+            .filter(|i| i.page == p.uid && i.is == Is::Mem)
+        {
+            item.is = Is::Lost;
+        }
+        self.p.must_handle = self.p.d.poll_timeout().is_some_and(|t| t <= self.now);
+    }
+
+    /// A new load of the page over the same storage (the opt-out persisted decides
+    /// whether it collects), replacing the current page or opened beside it.
+    fn load(&mut self, beside: bool) {
+        let uid = self.loads;
+        self.loads += 1;
+        self.totals.loads += 1;
+        let page = Run::page(&self.cfg, self.seed, uid, !self.opted_out, self.now);
+        if beside {
+            let old = std::mem::replace(&mut self.p, page);
+            self.others.push(old);
+            self.concurrent = true;
+            self.totals.concurrent += 1;
+        } else {
+            self.end_page(Some(page));
+        }
+        self.open();
+    }
+
+    /// Events go to the other open page from now on.
+    fn switch(&mut self) {
+        std::mem::swap(&mut self.p, &mut self.others[0]);
+        note!(self, "t={} switch to page {}", self.now - START, self.p.uid);
+        self.p.must_handle = self.p.d.poll_timeout().is_some_and(|t| t <= self.now);
+    }
+
+    /// A browser event: offline or online, a page that goes away or opens beside, events
+    /// to the other page, opting out or in.
+    fn page_event(&mut self) {
+        match self.rng.below(100) {
+            0..=29 => self.set_online(self.p.offline),
+            30..=44 => self.load(false),
+            45..=54 if self.others.is_empty() => self.load(true),
+            45..=54 => self.end_page(None),
+            55..=69 if !self.others.is_empty() => self.switch(),
+            70..=77 if self.p.enabled => self.set_enabled(false),
+            70..=84 if !self.p.enabled => self.set_enabled(true),
+            _ => {
+                if self.p.hidden {
+                    self.page_shown();
+                } else {
+                    self.page_hidden();
+                }
+            }
+        }
+    }
+
+    // ---- the fake storage, as the shell carries out the storage calls ----------------
+
+    /// `Action::List`: the stored batches, oldest first.
+    fn list(&mut self, ev: Ev, prefix: &str) {
+        assert_eq!(prefix, [PREFIX, "p:"].concat());
+        assert!(
+            matches!(ev, Ev::Open | Ev::Disable),
+            "{ev:?} listed the storage"
+        );
+        let listing: String = self
+            .storage
+            .iter()
+            .map(|(k, b)| format!("{} {}\n", &k[prefix.len()..], b.value_len()))
+            .collect();
+        if self.p.enabled {
+            for key in self.storage.keys() {
+                self.p.attempts.insert(key.clone(), 0);
+            }
+        }
+        self.p.d.listed(self.now, Some(&listing));
+    }
+
+    /// `Action::Persist`: written, or refused by a full storage now and then. `evicted`:
+    /// a later write of the same event evicted it before its write was acknowledged.
+    fn persisted(&mut self, ev: Ev, b: &Before, key: &str, head: &str, body: &[u8], evicted: bool) {
+        let lane = Signal::ALL
+            .iter()
+            .position(|s| key.contains(&[".", s.name(), "."].concat()))
+            .unwrap();
+        // Only what would otherwise be lost is written (SPEC §8): never while everything
+        // is delivered, never after an opt-out.
+        assert!(self.p.enabled, "{ev:?}: written while collection is off");
+        let interval_fired = b.timers.get(Timer::Interval).is_some_and(|t| t <= self.now);
+        let why = match ev {
+            Ev::Hidden | Ev::Offline => true,
+            Ev::Reply => self.p.lane_failed[lane],
+            Ev::Timeout => interval_fired && (b.offline || b.failing[lane]),
+            _ => false,
+        };
+        assert!(
+            why,
+            "{ev:?} wrote {key} (lane {lane} failing {:?}, offline {})",
+            b.failing, b.offline
+        );
+        assert!(key.starts_with(&[PREFIX, "p:"].concat()));
+        assert!(!self.storage.contains_key(key), "{key} written twice");
+        let ids = ids_in(body, head.starts_with('g'));
+        assert_eq!(
+            ids.len() as u64,
+            key_items(key),
+            "{key} names its item count"
+        );
+        for &i in &ids {
+            let item = &self.items[i as usize];
+            assert!(
+                item.is == Is::Mem && item.page == self.p.uid && !item.acked,
+                "item {i} written while {item:?} (a batch is written or sent, never both)"
+            );
+        }
+        self.totals.persists += 1;
+        let attempts = head.split(' ').nth(1).unwrap().parse().unwrap();
+        self.p.attempts.insert(key.into(), attempts);
+        note!(self, "    persist {key} {head} items {ids:?}");
+        if self.rng.chance(self.cfg.write_faults) {
+            self.totals.failed_writes += 1;
+            if evicted {
+                // Not put back: counted evicted.
+                self.unwritten.insert(key.into());
+                ids.iter()
+                    .for_each(|&i| self.items[i as usize].is = Is::Evicted);
+                self.p.mem -= ids.len() as u64;
+            }
+            self.p
+                .d
+                .wrote(self.now, key, Err("QuotaExceededError".into()));
+            return;
+        }
+        ids.iter()
+            .for_each(|&i| self.items[i as usize].is = Is::Stored);
+        self.p.mem -= ids.len() as u64;
+        let batch = Batch {
+            head: head.into(),
+            body: body.into(),
+            ids,
+            claim: None,
+        };
+        self.storage.insert(key.into(), batch);
+        self.p.d.wrote(self.now, key, Ok(()));
+    }
+
+    /// `Action::Release`: a replied stored batch deleted, kept or bumped (and its claim
+    /// let go), or a batch evicted (then `persists`: for a write of the same event) or
+    /// deleted by an opt-out.
+    fn released(&mut self, key: &str, then: Then, persists: bool) {
+        let n = key_items(key);
+        note!(self, "    release {key} {then:?}");
+        if let Some((_, want, counted)) = self.expect_release.take_if(|(k, ..)| k == key) {
+            // Deleted only once delivered or refused for good (or opted out), else kept
+            // with its attempt count.
+            assert_eq!(then, want, "the stored batch {key}'s release");
+            let Some(batch) = self.storage.get_mut(key) else {
+                // Deleted under this page's claim (evicted by another page, or an opt-out):
+                // the core counts it delivered or failed all the same.
+                if counted {
+                    self.overlap += n;
+                    self.totals.overlap += n;
+                }
+                return;
+            };
+            assert_eq!(
+                batch.claim,
+                Some(self.p.uid),
+                "{key} released without its claim"
+            );
+            batch.claim = None;
+            match then {
+                Then::Keep => {}
+                Then::Bump => {
+                    let attempts = batch.attempts() + 1;
+                    batch.head = batch.head.replacen(
+                        &format!(" {} ", attempts - 1),
+                        &format!(" {attempts} "),
+                        1,
+                    );
+                }
+                Then::Delete => {
+                    let batch = self.storage.remove(key).unwrap();
+                    let to = if counted { Is::Done } else { Is::OptedOut };
+                    batch
+                        .ids
+                        .iter()
+                        .for_each(|&i| self.items[i as usize].is = to);
+                    if !counted {
+                        self.opted_out_items += n;
+                        self.totals.opted_out += n;
+                    }
+                }
+            }
+            return;
+        }
+        assert_eq!(
+            then,
+            Then::Delete,
+            "only a replied stored batch is kept or bumped"
+        );
+        let batch = self.storage.remove(key);
+        if self.p.enabled {
+            // Evicted to make room for a write: the oldest go first, counted.
+            assert!(persists, "{key} evicted for no write");
+            self.p.persist_full += n;
+            self.totals.evicted += n;
+            match batch {
+                Some(batch) => batch
+                    .ids
+                    .iter()
+                    .for_each(|&i| self.items[i as usize].is = Is::Evicted),
+                // Its write failed after it was evicted: counted as evicted then.
+                None if self.unwritten.remove(key) => {}
+                // Another page delivered (or evicted) it since this page listed it.
+                None => {
+                    self.stale += n;
+                    self.totals.stale += n;
+                }
+            }
+        } else if let Some(batch) = batch {
+            batch
+                .ids
+                .iter()
+                .for_each(|&i| self.items[i as usize].is = Is::OptedOut);
+            self.opted_out_items += n;
+            self.totals.opted_out += n;
+        }
+    }
+
+    /// A stored batch sent: the shell claims it first, exclusively across pages, and
+    /// sends it as stored; when another page holds it, or it is gone, the reply will be
+    /// `Refused`.
+    fn send_stored(&mut self, ev: Ev, t: &Transmit) {
+        let key = &t.url;
+        assert!(key.starts_with(&[PREFIX, "p:"].concat()));
+        assert!(!t.keepalive, "a stored batch goes in a plain request");
+        assert!(
+            self.p.enabled && !self.p.hidden && !self.p.shut,
+            "{ev:?} sent stored {key} (enabled {}, hidden {}, shut {})",
+            self.p.enabled,
+            self.p.hidden,
+            self.p.shut
+        );
+        let twice = self
+            .p
+            .reqs
+            .values()
+            .any(|r| r.stored.as_ref().is_some_and(|(k, _)| k == key));
+        assert!(!twice, "{key} sent twice by one page");
+        let uid = self.p.uid;
+        let claimed = match self.storage.get_mut(key) {
+            Some(batch) if batch.claim.is_none() => {
+                batch.claim = Some(uid);
+                true
+            }
+            _ => false,
+        };
+        let ids = match claimed {
+            true => self.storage[key].ids.clone(),
+            false => Vec::new(),
+        };
+        for &i in &ids {
+            let item = &self.items[i as usize];
+            assert!(
+                item.is == Is::Stored && !item.acked,
+                "stored item {i} sent while {item:?}"
+            );
+        }
+        self.totals.stored_sends += 1;
+        self.totals.claims_refused += u64::from(!claimed);
+        note!(
+            self,
+            "    send stored {} {key} claimed {claimed} items {ids:?}",
+            t.id
+        );
+        self.p.reqs.insert(Req {
+            id: t.id,
+            lane: t.signal as usize,
+            ids,
+            sends: 1,
+            keepalive: false,
+            size: 0,
+            st: St::InFlight,
+            stored: Some((key.clone(), claimed)),
+        });
     }
 
     // ---- checks ----------------------------------------------------------------------
@@ -646,141 +1358,215 @@ impl Run {
     /// Takes the core's actions, updates the model and checks every invariant.
     fn after(&mut self, ev: Ev, b: Before) {
         let now = self.now;
-        let (mut sends, mut settles) = (Vec::new(), Vec::new());
-        while let Some(a) = self.d.poll_action() {
-            match a {
-                Action::Send(t) => sends.push(t),
-                Action::Settle(f) => settles.push(f),
-                Action::List { .. } | Action::Persist { .. } | Action::Release { .. } => {
-                    unreachable!("the runs are not in a browser page: nothing is stored")
-                }
-            }
-        }
-        if matches!(ev, Ev::Track | Ev::Stray) {
+        // Waiting requests the core let go of without a reply were taken to be written
+        // (page hide, offline); what could not be is back in the queue.
+        let taken: Vec<RequestId> = self
+            .p
+            .reqs
+            .values()
+            .filter(|r| matches!(r.st, St::Waiting(_)) && self.p.d.body(r.id).is_none())
+            .map(|r| r.id)
+            .collect();
+        for id in taken {
             assert!(
-                sends.is_empty() && settles.is_empty(),
-                "{ev:?}: a tracking call only queues, a stray reply does nothing"
+                matches!(ev, Ev::Hidden | Ev::Offline),
+                "{ev:?} let go of waiting request {id}"
             );
+            let r = self.p.reqs.remove(&id).unwrap();
+            r.ids
+                .iter()
+                .for_each(|&i| self.items[i as usize].is = Is::Mem);
+            self.p.in_requests -= r.ids.len();
+            self.p.mem += r.ids.len() as u64;
         }
-        let flush = matches!(ev, Ev::Flush | Ev::Shutdown);
-        if flush {
+        if matches!(ev, Ev::Flush | Ev::Shutdown | Ev::Online) {
             // Send now: our own backoff is cut short, a server's Retry-After holds.
-            for w in &mut self.backoff {
+            for w in &mut self.p.backoff {
                 if w.is_some_and(|w| !w.server_holds(now)) {
                     *w = None;
                 }
             }
         }
+        let flush = matches!(ev, Ev::Flush | Ev::Shutdown);
+        // Offline, nothing goes out but a page's keepalive requests where it keeps nothing.
+        let offline = self.p.offline || (b.offline && ev != Ev::Online);
+        if offline && ev != Ev::Online && !self.answered {
+            assert_eq!(
+                self.p.d.pipeline.stats.retries, b.retries,
+                "{ev:?}: a retry spent while offline"
+            );
+        }
 
-        // What was sent: retries of waiting requests, and new requests.
+        // The actions, in order: what was sent (retries of waiting requests, new requests,
+        // stored batches), flushes settled, and the storage calls, carried out on the fake
+        // storage as the shell does.
         let mut resent = HashSet::new();
         let mut started: [Vec<RequestId>; 3] = Default::default();
-        let no_sends = sends.is_empty();
-        for t in sends {
-            let lane = t.signal as usize;
-            if let Some(req) = self.reqs.get_mut(&t.id) {
-                let St::Waiting(w) = req.st else {
-                    panic!("request {} sent again while in flight", t.id);
-                };
-                assert_eq!(req.lane, lane);
-                assert!(!t.keepalive, "a retry is a plain request");
-                match ev {
-                    Ev::Flush | Ev::Shutdown => assert!(
-                        !w.server_holds(now),
-                        "a flush re-sent request {} before the server's Retry-After ended",
-                        t.id
-                    ),
-                    Ev::Timeout => assert!(
-                        w.may_be_over(now),
-                        "request {} retried before its wait ended: {w:?}",
-                        t.id
-                    ),
-                    _ => panic!("{ev:?} re-sent waiting request {}", t.id),
-                }
-                assert_eq!(
-                    self.d.body(t.id).map(<[u8]>::len),
-                    Some(req.size),
-                    "a retry sends the same body"
-                );
-                req.st = St::InFlight;
-                req.sends += 1;
-                resent.insert(t.id);
-                note!(self, "    resend {}", t.id);
-                self.totals.resends += 1;
-            } else {
-                let body = self
-                    .d
-                    .body(t.id)
-                    .expect("a sent request's body is readable");
-                let size = body.len();
-                let ids = ids_in(body, t.gzip);
-                assert!(!ids.is_empty(), "request {} carries no item", t.id);
-                assert!(
-                    ids.windows(2).all(|w| w[0] < w[1]),
-                    "a request carries its lane's items oldest first: {ids:?}"
-                );
-                for &i in &ids {
-                    assert!(i < self.next_item, "item {i} was never tracked");
-                    let state = &mut self.items[i as usize];
-                    assert!(
-                        *state != 2,
-                        "item {i} sent again after it was delivered or dropped"
-                    );
-                    assert!(*state == 0, "item {i} in two requests at once");
-                    *state = 1;
-                }
-                self.in_requests += ids.len();
-                if ev == Ev::Hidden {
-                    assert!(t.keepalive, "an unload request is keepalive");
-                    assert!(self.compress || !t.gzip, "a beacon cannot be gzipped");
-                    self.totals.keepalive += 1;
-                } else {
-                    assert!(!t.keepalive, "{ev:?} sent a keepalive request");
-                }
-                if let Some((_, token)) = t.url.split_once("insert_deduplication_token=") {
-                    // ClickHouse skips an insert whose token it has seen: a token names
-                    // one block, sent again only whole or shrunk by the byte bound.
-                    if let Some(last) = self.tokens.get(token) {
-                        assert!(
-                            ids.iter().all(|i| last.binary_search(i).is_ok()),
-                            "token {token} sent with {ids:?} after {last:?}"
-                        );
+        let mut settles = Vec::new();
+        let mut fresh_sends = 0;
+        loop {
+            let actions: Vec<Action> = std::iter::from_fn(|| self.p.d.poll_action()).collect();
+            if actions.is_empty() {
+                break;
+            }
+            for (k, a) in actions.iter().enumerate() {
+                let t = match a {
+                    Action::Send(t) => t,
+                    Action::Settle(f) => {
+                        settles.push(*f);
+                        continue;
                     }
-                    self.tokens.insert(token.into(), ids.clone());
-                }
-                self.totals.gzipped += u64::from(t.gzip);
-                self.totals.requests += 1;
-                self.reqs.insert(Req {
-                    id: t.id,
-                    lane,
-                    ids,
-                    sends: 1,
-                    keepalive: t.keepalive,
-                    size,
-                    st: St::InFlight,
-                });
-                started[lane].push(t.id);
-                note!(
-                    self,
-                    "    send {} lane {lane} keepalive {} items {:?}",
-                    t.id,
-                    t.keepalive,
-                    self.reqs[&t.id].ids
+                    Action::List { prefix } => {
+                        self.list(ev, prefix);
+                        continue;
+                    }
+                    Action::Persist { key, head, body } => {
+                        // Evicted by a later write of the same event, before its write
+                        // was acknowledged.
+                        let evicted = actions[k + 1..].iter().any(|a| {
+                            matches!(a, Action::Release { key: e, then: Then::Delete } if e == key)
+                        });
+                        self.persisted(ev, &b, key, head, body, evicted);
+                        continue;
+                    }
+                    Action::Release { key, then } => {
+                        let persists = actions[k + 1..]
+                            .iter()
+                            .any(|a| matches!(a, Action::Persist { .. }));
+                        self.released(key, *then, persists);
+                        continue;
+                    }
+                };
+                assert!(
+                    !offline || (ev == Ev::Hidden && t.keepalive && !self.p.enabled),
+                    "{ev:?} sent {t:?} while offline"
                 );
+                let lane = t.signal as usize;
+                if t.stored {
+                    self.send_stored(ev, t);
+                    started[lane].push(t.id);
+                    continue;
+                }
+                fresh_sends += 1;
+                if let Some(req) = self.p.reqs.get_mut(&t.id) {
+                    let St::Waiting(w) = req.st else {
+                        panic!("request {} sent again while in flight", t.id);
+                    };
+                    assert_eq!(req.lane, lane);
+                    assert!(!t.keepalive, "a retry is a plain request");
+                    match ev {
+                        Ev::Flush | Ev::Shutdown | Ev::Online => assert!(
+                            !w.server_holds(now),
+                            "a flush re-sent request {} before the server's Retry-After ended",
+                            t.id
+                        ),
+                        Ev::Timeout => assert!(
+                            w.may_be_over(now),
+                            "request {} retried before its wait ended: {w:?}",
+                            t.id
+                        ),
+                        _ => panic!("{ev:?} re-sent waiting request {}", t.id),
+                    }
+                    assert_eq!(
+                        self.p.d.body(t.id).map(<[u8]>::len),
+                        Some(req.size),
+                        "a retry sends the same body"
+                    );
+                    req.st = St::InFlight;
+                    req.sends += 1;
+                    resent.insert(t.id);
+                    note!(self, "    resend {}", t.id);
+                    self.totals.resends += 1;
+                } else {
+                    let body = self
+                        .p
+                        .d
+                        .body(t.id)
+                        .expect("a sent request's body is readable");
+                    let size = body.len();
+                    let ids = ids_in(body, t.gzip);
+                    assert!(!ids.is_empty(), "request {} carries no item", t.id);
+                    assert!(
+                        ids.windows(2).all(|w| w[0] < w[1]),
+                        "a request carries its lane's items oldest first: {ids:?}"
+                    );
+                    for &i in &ids {
+                        assert!(i < self.next_item, "item {i} was never tracked");
+                        let item = &mut self.items[i as usize];
+                        assert!(
+                            !item.acked,
+                            "item {i} sent again after it was delivered or dropped"
+                        );
+                        assert_eq!(item.page, self.p.uid, "item {i} sent by another page");
+                        assert!(
+                            item.is == Is::Mem,
+                            "item {i} sent while {:?} (in two requests, or stored and sent)",
+                            item.is
+                        );
+                        item.is = Is::Req;
+                    }
+                    self.p.mem -= ids.len() as u64;
+                    self.p.in_requests += ids.len();
+                    if ev == Ev::Hidden {
+                        assert!(t.keepalive, "an unload request is keepalive");
+                        assert!(self.p.compress || !t.gzip, "a beacon cannot be gzipped");
+                        self.totals.keepalive += 1;
+                    } else {
+                        assert!(!t.keepalive, "{ev:?} sent a keepalive request");
+                    }
+                    if let Some((_, token)) = t.url.split_once("insert_deduplication_token=") {
+                        // ClickHouse skips an insert whose token it has seen: a token names
+                        // one block, sent again only whole or shrunk by the byte bound.
+                        if let Some(last) = self.tokens.get(token) {
+                            assert!(
+                                ids.iter().all(|i| last.binary_search(i).is_ok()),
+                                "token {token} sent with {ids:?} after {last:?}"
+                            );
+                        }
+                        self.tokens.insert(token.into(), ids.clone());
+                    }
+                    self.totals.gzipped += u64::from(t.gzip);
+                    self.totals.requests += 1;
+                    self.p.reqs.insert(Req {
+                        id: t.id,
+                        lane,
+                        ids,
+                        sends: 1,
+                        keepalive: t.keepalive,
+                        size,
+                        st: St::InFlight,
+                        stored: None,
+                    });
+                    started[lane].push(t.id);
+                    note!(
+                        self,
+                        "    send {} lane {lane} keepalive {} items {:?}",
+                        t.id,
+                        t.keepalive,
+                        self.p.reqs[&t.id].ids
+                    );
+                }
             }
         }
 
         // Flushes settle once each, never while a request carries items they cover
-        // (unless a server's Retry-After holds it).
+        // (unless a server's Retry-After holds it, or it waits for the browser to be
+        // online).
         for f in settles {
             let snapshot = self
+                .p
                 .pending
                 .remove(&f)
                 .unwrap_or_else(|| panic!("Settle({f}) for no pending flush"));
-            assert!(self.settled.insert(f));
+            assert!(self.p.settled.insert(f));
             note!(self, "    settle {f} (covers items below {snapshot})");
-            for (id, r) in self.reqs.iter() {
-                let held = matches!(r.st, St::Waiting(w) if w.server_holds(now));
+            // (A stored batch is no flush's: it is older than the page.)
+            for (id, r) in self.p.reqs.iter().filter(|(_, r)| r.stored.is_none()) {
+                // Offline, a request waiting to be retried waits for the browser.
+                let held = match r.st {
+                    St::Waiting(w) => w.server_holds(now) || self.p.offline,
+                    St::InFlight => false,
+                };
                 assert!(
                     held || r.ids.iter().all(|i| *i >= snapshot),
                     "flush {f} settled while request {id} carries items it covers"
@@ -807,17 +1593,18 @@ impl Run {
                     "lane {l} started a request beside another"
                 );
                 assert!(
-                    self.backoff[l].is_none_or(|w| w.may_be_over(now)),
+                    self.p.backoff[l].is_none_or(|w| w.may_be_over(now)),
                     "lane {l} sent during its backoff {:?}",
-                    self.backoff[l]
+                    self.p.backoff[l]
                 );
                 // The lane was free: its backoff, if any, is over.
-                self.backoff[l] = None;
+                self.p.backoff[l] = None;
             }
             let idle_before = before_reqs(l).next().is_none();
             let sent_or_empty = !started[l].is_empty() || queued[l] == 0;
             match ev {
-                Ev::Flush | Ev::Shutdown => {
+                _ if offline => {} // the `online` event sends
+                Ev::Flush | Ev::Shutdown | Ev::Online => {
                     // Send now, on every lane not held by a Retry-After.
                     for (id, st) in before_reqs(l) {
                         if let St::Waiting(w) = st {
@@ -857,9 +1644,10 @@ impl Run {
                         .get(Timer::Lane(Signal::ALL[l]))
                         .is_some_and(|t| t <= now);
                     let free = idle_before && b.backoff[l].is_none_or(|w| w.over(now));
+                    let again = self.p.d.timers().get(Timer::Lane(Signal::ALL[l])) == Some(now);
                     if free && (interval_due || lane_due) && b.queued[l] > 0 {
                         assert!(
-                            sent_or_empty,
+                            sent_or_empty || again && self.totals.failed_writes > b.failed_writes,
                             "lane {l} woken (interval {interval_due}, own {lane_due}) but sent nothing"
                         );
                         // The same, while another lane backs off or waits for a retry.
@@ -885,7 +1673,7 @@ impl Run {
         }
         // A flush whose lanes are all held by a Retry-After (or empty) settles at once,
         // without a request.
-        if flush {
+        if flush && !offline {
             let held = (0..3).all(|l| {
                 let mut reqs = before_reqs(l).peekable();
                 if reqs.peek().is_none() {
@@ -895,9 +1683,12 @@ impl Run {
                 }
             });
             if held {
-                assert!(no_sends, "a flush contacted a lane held by Retry-After");
+                assert_eq!(
+                    fresh_sends, 0,
+                    "a flush contacted a lane held by Retry-After"
+                );
                 assert!(
-                    self.settled.contains(&self.flush_id),
+                    self.p.settled.contains(&self.p.flush_id),
                     "a flush held only by Retry-After did not settle at once"
                 );
                 self.totals.ra_settles += 1;
@@ -910,44 +1701,109 @@ impl Run {
     /// Invariants of the state after any event.
     fn check_state(&mut self, ev: Ev, b: &Before, queued: &[usize; 3]) {
         let now = self.now;
-        let d = &self.d;
+        let d = &self.p.d;
         let s = &d.pipeline.stats;
-        // Conservation, and the core's counters agree with the model's.
-        assert_eq!(s.sent_items, self.delivered, "sent.items");
-        assert_eq!(s.dropped_rejected, self.rejected, "dropped.rejected");
-        assert_eq!(s.dropped_failed, self.failed, "dropped.failed");
-        let in_reqs: usize = self.reqs.values().map(|r| r.ids.len()).sum();
-        assert_eq!(in_reqs, self.in_requests);
-        let drops = s.dropped_queue_full
-            + s.dropped_rejected
-            + s.dropped_invalid
-            + s.dropped_failed
-            + s.dropped_after_shutdown;
-        let held = queued.iter().sum::<usize>() as u64 + in_reqs as u64;
+        // The core's counters agree with the model's.
+        assert_eq!(s.sent_items, self.p.delivered, "sent.items");
+        assert_eq!(s.dropped_rejected, self.p.rejected, "dropped.rejected");
+        assert_eq!(s.dropped_failed, self.p.failed, "dropped.failed");
         assert_eq!(
-            self.delivered + drops + held,
+            s.dropped_persist_full, self.p.persist_full,
+            "dropped.persistFull"
+        );
+        let in_reqs: usize = self
+            .p
+            .reqs
+            .values()
+            .filter(|r| r.stored.is_none())
+            .map(|r| r.ids.len())
+            .sum();
+        assert_eq!(in_reqs, self.p.in_requests);
+        let mem = s.dropped_queue_full + s.dropped_invalid + s.dropped_after_shutdown;
+        assert_eq!(
+            self.p.mem,
+            queued.iter().sum::<usize>() as u64 + mem,
+            "the page's items in memory: queued, or dropped there"
+        );
+        // Conservation across page loads: delivered + counted drops (evictions included)
+        // + queued + in requests + stored + lost with a dead page + deleted by an opt-out
+        // = tracked, less what two pages both counted.
+        let mut counted = self.dead.counted;
+        let mut held = self.dead.lost;
+        for p in std::iter::once(&self.p).chain(&self.others) {
+            let s = &p.d.pipeline.stats;
+            counted += s.sent_items
+                + s.dropped_queue_full
+                + s.dropped_rejected
+                + s.dropped_invalid
+                + s.dropped_failed
+                + s.dropped_after_shutdown
+                + s.dropped_persist_full;
+            held += Signal::ALL
+                .iter()
+                .map(|&s| p.d.pipeline.queued(s) as u64)
+                .sum::<u64>()
+                + p.in_requests as u64;
+        }
+        let stored: u64 = self.storage.values().map(|b| b.ids.len() as u64).sum();
+        assert_eq!(
+            counted + held + stored + self.opted_out_items - self.overlap - self.stale,
             self.tracked,
-            "delivered {} + drops {drops} + queued and in requests {held} != tracked {}: {s:?} {queued:?} {in_reqs}",
-            self.delivered,
+            "counted {counted} + queued, in requests or lost {held} + stored {stored} + opted out {} - overlap {} - stale {} != tracked {}",
+            self.opted_out_items,
+            self.overlap,
+            self.stale,
             self.tracked
         );
         let status = d.status();
         assert_eq!(status.queue_size, queued.iter().sum::<usize>() as u64);
         let flying = self
+            .p
             .reqs
             .values()
             .filter(|r| matches!(r.st, St::InFlight))
             .count();
         assert_eq!(status.in_flight, flying as u64);
-        assert_eq!(status.sent.items, self.delivered);
+        assert_eq!(status.sent.items, self.p.delivered);
+        let restoring = self.p.restoring();
         assert_eq!(
             d.has_work(),
-            d.pipeline.queued_bytes() > 0 || !self.reqs.is_empty() || !self.pending.is_empty()
+            d.pipeline.queued_bytes() > 0
+                || !self.p.reqs.is_empty()
+                || !self.p.pending.is_empty()
+                || restoring
         );
-        assert_eq!(d.flushing(), !self.pending.is_empty());
+        // Stored batches have a way out: a request, or a timer (within one flushInterval
+        // of the page load), unless the browser is offline.
+        if restoring && !self.p.offline {
+            assert!(
+                !self.p.reqs.is_empty() || d.poll_timeout().is_some(),
+                "{} stored batches wait for nothing",
+                status.persisted.batches
+            );
+        }
+        // Stored bytes stay within persistBytes: the whole storage while one page writes
+        // at a time (each load lists what the last left); a page's own index, whatever
+        // other pages write, once it wrote.
+        if let Some(max) = self.cfg.persist_bytes {
+            let bytes: usize = self
+                .storage
+                .iter()
+                .map(|(k, b)| k.len() + b.value_len())
+                .sum();
+            assert!(
+                self.concurrent || bytes <= max as usize,
+                "{bytes} B stored, persistBytes {max}"
+            );
+            if self.totals.persists > b.persists {
+                assert!(status.persisted.bytes as f64 <= max, "{status:?}");
+            }
+        }
+        assert_eq!(d.flushing(), !self.p.pending.is_empty());
 
         // Unload requests in flight stay within the page's keepalive budget.
         let keepalive: usize = self
+            .p
             .reqs
             .values()
             .filter(|r| r.keepalive && matches!(r.st, St::InFlight))
@@ -969,8 +1825,11 @@ impl Run {
         ];
         for t in slots {
             if let Some(at) = timers.get(t) {
-                assert!(at >= self.last_handled, "{t:?} armed in the past: {at}");
-                if ev == Ev::Timeout {
+                assert!(at >= self.p.last_handled, "{t:?} armed in the past: {at}");
+                // (A refused write puts its records back after the wake-up sent what it
+                // had: their lane wakes again at once, for them.)
+                let refused = self.totals.failed_writes > b.failed_writes;
+                if ev == Ev::Timeout && !(refused && at == now) {
                     assert!(at > now, "{t:?} still due after handle_timeout: spin");
                 }
             }
@@ -987,11 +1846,11 @@ impl Run {
                 "{ev:?} stopped the interval timer"
             ),
             (None, Some(u)) => assert!(
-                ev == Ev::Track && !self.shut && u == now + interval,
+                (ev == Ev::Track && !self.p.shut || ev == Ev::Open) && u == now + interval,
                 "{ev:?} armed the interval timer at {u}"
             ),
             (None, None) => assert!(
-                ev != Ev::Track || self.shut || interval == 0.0,
+                ev != Ev::Track || self.p.shut || interval == 0.0,
                 "a tracking call left the interval timer unarmed"
             ),
         }
@@ -999,7 +1858,7 @@ impl Run {
         // Per lane: requests held, and the end of the earliest retry wait.
         let mut held = [0; 3];
         let mut retry_by: [Option<(RequestId, Win)>; 3] = [None; 3];
-        for r in self.reqs.values() {
+        for r in self.p.reqs.values() {
             held[r.lane] += 1;
             if let St::Waiting(w) = r.st {
                 if retry_by[r.lane].is_none_or(|(_, v)| w.hi < v.hi) {
@@ -1009,17 +1868,26 @@ impl Run {
         }
         let settles = matches!(
             ev,
-            Ev::Flush | Ev::Shutdown | Ev::Reply | Ev::Timeout | Ev::Shown | Ev::Hidden
+            Ev::Flush
+                | Ev::Shutdown
+                | Ev::Reply
+                | Ev::Timeout
+                | Ev::Shown
+                | Ev::Hidden
+                | Ev::Online
+                | Ev::Offline
         );
         let drove = matches!(
             ev,
-            Ev::Flush | Ev::Shutdown | Ev::Reply | Ev::Timeout | Ev::Shown
+            Ev::Flush | Ev::Shutdown | Ev::Reply | Ev::Timeout | Ev::Shown | Ev::Online
         );
+        // Offline, lanes wait for the `online` event, not for a timer.
+        let offline = self.p.offline;
         for l in 0..3 {
             let slot = timers.get(Timer::Lane(Signal::ALL[l]));
             let idle = held[l] == 0;
             // A waiting retry is woken by its lane's own timer by the end of its wait.
-            if let Some((id, w)) = retry_by[l] {
+            if let Some((id, w)) = retry_by[l].filter(|_| !offline) {
                 assert!(
                     slot.is_some_and(|at| at <= w.hi),
                     "{ev:?}: lane {l}'s timer {slot:?} misses request {id}'s retry {w:?}"
@@ -1027,8 +1895,8 @@ impl Run {
             }
             // A lane that backs off with records queued wakes itself at the end (armed
             // by every event but a tracking call: until then the interval covers them).
-            if let Some(w) = self.backoff[l] {
-                if settles && idle && queued[l] > 0 && !w.may_be_over(now) {
+            if let Some(w) = self.p.backoff[l] {
+                if settles && idle && queued[l] > 0 && !w.may_be_over(now) && !offline {
                     assert!(
                         slot.is_some_and(|at| at <= w.hi),
                         "lane {l}'s timer {slot:?} misses its backoff end {w:?}"
@@ -1036,23 +1904,28 @@ impl Run {
                 }
             }
             // A free lane never sits on a full batch once the core had a chance to send.
-            let free = idle && self.backoff[l].is_none_or(|w| w.over(now));
-            if drove && free {
+            let free = idle && self.p.backoff[l].is_none_or(|w| w.over(now));
+            // (A refused write puts its records back after the core sent what it had:
+            // their lane wakes again at once, for them.)
+            let again = slot == Some(now) && self.totals.failed_writes > b.failed_writes;
+            if drove && free && !offline && !again {
                 assert!(
                     queued[l] < self.cfg.batch_size,
                     "free lane {l} sits on a full batch"
                 );
             }
-            // A full batch wakes its lane now, or when the lane's own backoff ends.
-            if ev == Ev::Track && idle && queued[l] >= self.cfg.batch_size {
-                let until = self.backoff[l].map_or(now, |w| w.hi.max(now));
+            // A batch this call filled wakes its lane now, or when the lane's own backoff
+            // ends.
+            let filled = b.queued[l] < self.cfg.batch_size && queued[l] >= self.cfg.batch_size;
+            if ev == Ev::Track && idle && filled && !offline {
+                let until = self.p.backoff[l].map_or(now, |w| w.hi.max(now));
                 assert!(
                     slot.is_some_and(|at| at <= until),
                     "a full batch on lane {l} left its timer at {slot:?}"
                 );
             }
             // Queued records always have a way out: a request, or a timer.
-            if (interval > 0.0 || self.shut) && queued[l] > 0 {
+            if (interval > 0.0 || self.p.shut) && queued[l] > 0 && !offline {
                 assert!(
                     !idle || slot.is_some() || timers.get(Timer::Interval).is_some(),
                     "lane {l}'s {} queued records wait for nothing",
@@ -1089,6 +1962,7 @@ impl Run {
 
     fn reply_random(&mut self) {
         let flying: Vec<RequestId> = self
+            .p
             .reqs
             .iter()
             .filter(|(_, r)| matches!(r.st, St::InFlight))
@@ -1098,14 +1972,44 @@ impl Run {
             return self.track();
         }
         let id = self.rng.pick(&flying);
-        let (outcome, rejected) = self.random_outcome(self.reqs[&id].ids.len() as u64);
+        let (outcome, rejected) = self.outcome_for(id, false);
         self.reply(id, outcome, rejected);
+    }
+
+    /// What the shell reports for request `id`: random, or 200 (`ok`), as the shell
+    /// would: a stored batch it could not claim is `Refused`, one it sent never is; a
+    /// network failure while the browser is offline is `Offline`.
+    fn outcome_for(&mut self, id: RequestId, ok: bool) -> (Outcome, u64) {
+        let r = &self.p.reqs[&id];
+        let (claimed, items) = (r.stored.as_ref().map(|s| s.1), r.ids.len() as u64);
+        if claimed == Some(false) {
+            return (Outcome::Refused, 0);
+        }
+        let (outcome, rejected) = match ok {
+            true => (
+                Outcome::Status {
+                    status: 200,
+                    retry_after_ms: None,
+                },
+                0,
+            ),
+            false => self.random_outcome(items),
+        };
+        let browser = self.cfg.persist_bytes.is_some();
+        let outcome = match outcome {
+            Outcome::Network(_) if self.p.offline => Outcome::Offline,
+            Outcome::Refused if claimed.is_some() => Outcome::Network("reset".into()),
+            // The browser went offline as the request failed (its `offline` event follows).
+            Outcome::Refused if browser && self.rng.chance(50) => Outcome::Offline,
+            o => o,
+        };
+        (outcome, rejected)
     }
 
     /// A late or stray reply, for a request the core no longer holds.
     fn reply_stray(&mut self) {
         let id = self.rng.below(self.totals.requests + 5) as RequestId;
-        if !self.reqs.contains_key(&id) {
+        if !self.p.reqs.contains_key(&id) {
             self.reply(id, Outcome::Timeout, 0);
         }
     }
@@ -1120,8 +2024,8 @@ impl Run {
             _ => 300_001,
         } as f64;
         let target = self.now + dt;
-        let due = |run: &Run, at: f64| run.d.poll_timeout().is_some_and(|t| t <= at);
-        let mode = if self.must_handle {
+        let due = |run: &Run, at: f64| run.p.d.poll_timeout().is_some_and(|t| t <= at);
+        let mode = if self.p.must_handle {
             0
         } else {
             self.rng.below(100)
@@ -1131,7 +2035,7 @@ impl Run {
             // On time: each timer handled when due.
             0..=59 => {
                 let mut guard = 0;
-                while let Some(t) = self.d.poll_timeout().filter(|t| *t <= target) {
+                while let Some(t) = self.p.d.poll_timeout().filter(|t| *t <= target) {
                     self.now = self.now.max(t);
                     self.handle_timeout();
                     guard += 1;
@@ -1147,7 +2051,7 @@ impl Run {
                 }
             }
             // Early: a wake-up before anything is due.
-            80..=89 => match self.d.poll_timeout() {
+            80..=89 => match self.p.d.poll_timeout() {
                 Some(t) if t > self.now => {
                     self.now = (self.now + self.rng.float(t - self.now)).min(t);
                     self.handle_timeout();
@@ -1159,10 +2063,13 @@ impl Run {
                 self.now = target;
             }
         }
-        self.must_handle = due(self, self.now);
+        self.p.must_handle = due(self, self.now);
     }
 
     fn step(&mut self) {
+        if self.cfg.persist_bytes.is_some() && self.rng.chance(8) {
+            return self.page_event();
+        }
         match self.rng.below(100) {
             0..=37 => self.track(),
             38..=57 => self.reply_random(),
@@ -1180,13 +2087,14 @@ impl Run {
         }
     }
 
-    /// No more traffic: the collector answers 200 to everything and the clock runs past
-    /// every timer. Returns the events it took.
+    /// No more traffic on this page: the collector answers 200 to everything and the
+    /// clock runs past every timer. Returns the events it took.
     fn drain(&mut self) -> u64 {
         let mut events = 0;
         loop {
             assert!(events < 100_000, "the drain does not end");
             let flying: Vec<RequestId> = self
+                .p
                 .reqs
                 .iter()
                 .filter(|(_, r)| matches!(r.st, St::InFlight))
@@ -1194,16 +2102,13 @@ impl Run {
                 .collect();
             if !flying.is_empty() {
                 for id in flying {
-                    let ok = Outcome::Status {
-                        status: 200,
-                        retry_after_ms: None,
-                    };
+                    let (ok, _) = self.outcome_for(id, true);
                     self.reply(id, ok, 0);
                     events += 1;
                 }
                 continue;
             }
-            match self.d.poll_timeout() {
+            match self.p.d.poll_timeout() {
                 Some(t) => {
                     self.now = self.now.max(t);
                     self.handle_timeout();
@@ -1212,11 +2117,50 @@ impl Run {
                 None => break,
             }
         }
-        assert!(self.reqs.is_empty(), "a waiting request has no timer");
+        assert!(self.p.reqs.is_empty(), "a waiting request has no timer");
         events
     }
 
+    /// Drains every open page, shown and online again; then, while batches stay stored
+    /// (no open page knows them, or only one that cannot send them), a next page load
+    /// beside them, drained too: the storage ends empty.
+    fn drain_pages(&mut self) {
+        for load in 0.. {
+            for _ in 0..=self.others.len() {
+                if self.p.hidden {
+                    self.page_shown();
+                }
+                if self.p.offline {
+                    self.set_online(true);
+                }
+                self.totals.drain_events += self.drain();
+                assert!(
+                    self.p.pending.is_empty(),
+                    "flushes never settled: {:?}",
+                    self.p.pending
+                );
+                if !self.others.is_empty() {
+                    self.switch();
+                }
+            }
+            if self.storage.is_empty() {
+                break;
+            }
+            assert!(
+                load < 4,
+                "stored batches no page load sends: {:?}",
+                self.storage.keys()
+            );
+            self.load(true);
+        }
+    }
+
     fn go(&mut self, steps: usize) {
+        if self.cfg.persist_bytes.is_some() {
+            self.totals.browser_runs = 1;
+            self.totals.loads = 1;
+            self.open();
+        }
         let shutdown_at = self
             .rng
             .chance(50)
@@ -1227,48 +2171,52 @@ impl Run {
             } else {
                 self.step();
             }
-            if self.must_handle && self.d.poll_timeout().is_none_or(|t| t > self.now) {
-                self.must_handle = false;
+            if self.p.must_handle && self.p.d.poll_timeout().is_none_or(|t| t > self.now) {
+                self.p.must_handle = false;
             }
         }
         self.totals.steps += steps as u64;
-        // Every flush settles once the traffic stops, with no further call.
-        self.totals.drain_events += self.drain();
-        assert!(
-            self.pending.is_empty(),
-            "flushes never settled: {:?}",
-            self.pending
-        );
-        // A last flush empties the queue: every item is accounted for.
-        self.flush(false);
-        self.totals.drain_events += self.drain();
-        assert!(self.pending.is_empty());
-        assert_eq!(self.queued(), [0; 3], "queued after the last flush");
-        assert!(!self.d.has_work() && self.d.poll_timeout().is_none());
-        let s = &self.d.pipeline.stats;
-        let drops = s.dropped_queue_full
-            + s.dropped_rejected
-            + s.dropped_invalid
-            + s.dropped_failed
-            + s.dropped_after_shutdown;
-        assert_eq!(self.delivered + drops, self.tracked);
-        assert_eq!(
-            self.done as u64,
-            self.delivered + self.rejected + self.failed
-        );
-        let t = &mut self.totals;
-        t.runs = 1;
-        t.tracked = self.tracked;
-        t.delivered = self.delivered;
-        t.queue_full = s.dropped_queue_full;
-        t.rejected = s.dropped_rejected;
-        t.failed = s.dropped_failed;
-        t.invalid = s.dropped_invalid;
-        t.after_shutdown = s.dropped_after_shutdown;
+        // Every flush settles once the traffic stops, with no further call, and every
+        // stored batch is delivered.
+        self.drain_pages();
+        // A last flush empties the queues: every item is accounted for.
+        for _ in 0..=self.others.len() {
+            self.flush(false);
+            self.totals.drain_events += self.drain();
+            assert!(self.p.pending.is_empty());
+            assert_eq!(self.queued(), [0; 3], "queued after the last flush");
+            assert!(!self.p.d.has_work() && self.p.d.poll_timeout().is_none());
+            if !self.others.is_empty() {
+                self.switch();
+            }
+        }
+        assert!(self.storage.is_empty());
+        for (i, item) in self.items.iter().enumerate() {
+            assert!(
+                !matches!(item.is, Is::Req | Is::Stored),
+                "item {i} still {:?}",
+                item.is
+            );
+        }
+        for p in std::iter::once(&self.p).chain(&self.others) {
+            self.totals.tally(&p.d.pipeline.stats);
+        }
+        self.totals.runs = 1;
+        self.totals.tracked = self.tracked;
     }
 }
 
 impl Totals {
+    /// Adds one page's counters.
+    fn tally(&mut self, s: &crate::stats::Stats) {
+        self.delivered += s.sent_items;
+        self.queue_full += s.dropped_queue_full;
+        self.rejected += s.dropped_rejected;
+        self.failed += s.dropped_failed;
+        self.invalid += s.dropped_invalid;
+        self.after_shutdown += s.dropped_after_shutdown;
+    }
+
     fn add(&mut self, o: &Totals) {
         self.runs += o.runs;
         self.steps += o.steps;
@@ -1291,6 +2239,23 @@ impl Totals {
         self.backoffs_cut += o.backoffs_cut;
         self.ra_held_lanes += o.ra_held_lanes;
         self.sent_beside_a_waiting_lane += o.sent_beside_a_waiting_lane;
+        self.browser_runs += o.browser_runs;
+        self.loads += o.loads;
+        self.deaths += o.deaths;
+        self.deaths_in_flight += o.deaths_in_flight;
+        self.concurrent += o.concurrent;
+        self.persists += o.persists;
+        self.failed_writes += o.failed_writes;
+        self.stored_sends += o.stored_sends;
+        self.claims_refused += o.claims_refused;
+        self.evicted += o.evicted;
+        self.opted_out += o.opted_out;
+        self.overlap += o.overlap;
+        self.stale += o.stale;
+        self.offline_events += o.offline_events;
+        self.disables += o.disables;
+        self.maybe_twice += o.maybe_twice;
+        self.lost += o.lost;
     }
 }
 
