@@ -318,7 +318,7 @@ impl Options<'_> {
                     && !host.starts_with('/')
                     && !s.bytes().any(|b| b.is_ascii_whitespace()) =>
             {
-                s.trim_end_matches('/').into()
+                trim_slashes(&s).into()
             }
             _ => {
                 self.fail(ErrorKind::Range, name, "an http:// or https:// URL");
@@ -343,6 +343,13 @@ impl Options<'_> {
 }
 
 const MAX_TIMER_MS: u32 = 2_147_483_647;
+
+/// `s` without its trailing slashes: `trim_end_matches('/')` on bytes, which links no
+/// UTF-8 decoder (a `/` byte is always a whole character).
+fn trim_slashes(s: &str) -> &str {
+    let end = s.bytes().rposition(|b| b != b'/').map_or(0, |i| i + 1);
+    s.get(..end).unwrap_or(s)
+}
 
 /// What a `backend: 'clickhouse'` is told where the ClickHouse backend was left out.
 #[cfg(not(feature = "clickhouse"))]
@@ -373,7 +380,7 @@ impl Config {
         let endpoint = o.url("endpoint", DEFAULT_ENDPOINT);
         let endpoint = endpoint
             .strip_suffix("/v1/traces")
-            .map(|b| b.trim_end_matches('/').into())
+            .map(|b| trim_slashes(b).into())
             .unwrap_or(endpoint);
         let metrics_endpoint = o.url("metricsEndpoint", &[&endpoint, "/v1/metrics"].concat());
         let logs_endpoint = o.url("logsEndpoint", &[&endpoint, "/v1/logs"].concat());
@@ -520,6 +527,16 @@ mod tests {
         assert_eq!(c.traces_endpoint, "http://127.0.0.1:4318/v1/traces");
         assert_eq!(c.metrics_endpoint, "http://127.0.0.1:4318/v1/metrics");
         assert_eq!(c.logs_endpoint, "http://logs.example/ingest");
+    }
+
+    #[test]
+    fn trailing_slashes_are_stripped() {
+        let c = parse(&[("endpoint", Raw::Str("https://c.example/otel//".into()))]).unwrap();
+        assert_eq!(c.traces_endpoint, "https://c.example/otel/v1/traces");
+        let c = parse(&[("endpoint", Raw::Str("https://c.example/v1/traces/".into()))]).unwrap();
+        assert_eq!(c.endpoint, "https://c.example");
+        let c = parse(&[("logsEndpoint", Raw::Str("https://l.example/é/".into()))]).unwrap();
+        assert_eq!(c.logs_endpoint, "https://l.example/é");
     }
 
     #[test]

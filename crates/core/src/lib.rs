@@ -13,7 +13,6 @@ extern crate alloc;
 
 /// The `alloc` items std's prelude would bring.
 mod prelude {
-    pub use alloc::boxed::Box;
     pub use alloc::string::String;
     pub use alloc::vec::Vec;
 }

@@ -49,10 +49,11 @@ impl Privacy {
         let normal: Vec<String> = extra_keys
             .iter()
             .map(|k| {
-                k.chars()
-                    .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-                    .map(|c| c.to_ascii_lowercase())
-                    .collect()
+                // On bytes, so no UTF-8 decoder is linked for this: only ASCII bytes change
+                // or go, so what is left is still UTF-8.
+                let mut k = k.to_ascii_lowercase().into_bytes();
+                k.retain(|b| !matches!(b, b'_' | b'-' | b'.' | b' '));
+                String::from_utf8(k).unwrap_or_default()
             })
             .collect();
         let keys: Vec<&str> = normal.iter().map(String::as_str).collect();
