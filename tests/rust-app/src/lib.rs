@@ -254,3 +254,15 @@ pub fn run() {
     let v: Vec<u8> = Vec::with_capacity(allocations());
     drop(v);
 }
+
+/// The realistic baseline's own work (feature `formats`): what a Leptos or Yew view does
+/// anyway, a label formatted from integers and a parse that panics with a message.
+#[cfg(feature = "formats")]
+#[wasm_bindgen]
+pub fn label(counts: &str, pick: usize) -> String {
+    let counts: Vec<u32> = counts
+        .split(',')
+        .map(|c| c.trim().parse().expect("a count"))
+        .collect();
+    format!("{} items, picked {:?}", counts.len(), counts[pick])
+}
