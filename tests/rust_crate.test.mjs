@@ -124,11 +124,18 @@ test('events, metrics, logs and an error arrive valid with typed attributes; tra
   assert.equal(Number(ta.count.intValue), 2);
   assert.deepEqual(ta.ratio, { doubleValue: 0.25 });
   assert.deepEqual(ta['tracing.target'], { stringValue: 'rust_app::app' });
-  // ... and a closed span as a span with its fields and duration.
-  const ts = attrs(span('rust_app.tracing_span').attributes);
+  // ... and a closed span as a span with its fields, from its creation to its close:
+  // its start and end lie its duration_ms apart (the ns conversion truncates, by < 1 ns).
+  const traceSpan = span('rust_app.tracing_span');
+  const ts = attrs(traceSpan.attributes);
   assert.deepEqual(ts.doc, { stringValue: 'a.txt' });
   assert.equal(Number(ts.bytes.intValue), 1024);
-  assert.ok('duration_ms' in ts, 'the span carries its duration');
+  const start = BigInt(traceSpan.startTimeUnixNano);
+  const end = BigInt(traceSpan.endTimeUnixNano);
+  assert.ok(end >= start, `the span ends (${end}) no earlier than it starts (${start})`);
+  const durationMs = Number(ts.duration_ms.doubleValue ?? ts.duration_ms.intValue);
+  assert.ok(durationMs >= 0, 'the span carries its duration');
+  assert.ok(Math.abs(Number(end - start) - durationMs * 1e6) <= 1, `end - start = ${end - start} ns, duration_ms = ${durationMs}`);
 
   const status = await page.evaluate(() => window.app.status());
   assert.equal(status[3], 0, 'nothing in flight after the flush');

@@ -134,6 +134,14 @@ pub enum Track {
         /// OTLP severity number, 1..=24.
         severity: u8,
     },
+    /// A span that lasted (a closed `tracing` span, from the Rust crate): body strings =
+    /// name; the record's time is when it ended. Encoded as an event, but with its start
+    /// `duration_ms` before its end.
+    #[cfg(feature = "timed-spans")]
+    Span {
+        /// From start to end, in ms (finite, not negative).
+        duration_ms: f64,
+    },
 }
 
 impl Track {
@@ -145,6 +153,9 @@ impl Track {
     pub const METRIC: u8 = 2;
     /// Code of [`Track::Log`].
     pub const LOG: u8 = 3;
+    /// Code of [`Track::Span`]. Not in [`Track::CODES`]: the JS binding never writes one.
+    #[cfg(feature = "timed-spans")]
+    pub const SPAN: u8 = 4;
     /// The kind codes by name, in code order (`js/layout.js` has them as `KIND_<name>`).
     pub const CODES: [(&'static str, u8); 4] = [
         ("EVENT", Track::EVENT),
@@ -160,6 +171,8 @@ impl Track {
             Track::Error => Track::ERROR,
             Track::Metric { .. } => Track::METRIC,
             Track::Log { .. } => Track::LOG,
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => Track::SPAN,
         }
     }
 
@@ -178,6 +191,8 @@ impl Track {
             Track::Event | Track::Error => Signal::Traces,
             Track::Metric { .. } => Signal::Metrics,
             Track::Log { .. } => Signal::Logs,
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => Signal::Traces,
         }
     }
 
@@ -197,6 +212,11 @@ impl Track {
                 b[1] = severity;
                 2
             }
+            #[cfg(feature = "timed-spans")]
+            Track::Span { duration_ms } => {
+                b[1..9].copy_from_slice(&duration_ms.to_le_bytes());
+                9
+            }
         };
         (b, n)
     }
@@ -211,6 +231,10 @@ impl Track {
                 value: r.f64()?,
             },
             Track::LOG => Track::Log { severity: r.u8()? },
+            #[cfg(feature = "timed-spans")]
+            Track::SPAN => Track::Span {
+                duration_ms: r.f64().filter(|d| d.is_finite() && *d >= 0.0)?,
+            },
             _ => return None,
         })
     }
@@ -375,6 +399,21 @@ pub struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
+    /// How long the item lasted, in ns: a [`Track::Span`]'s duration (never more than its
+    /// time); 0 for every other item, an instant.
+    pub fn duration_ns(&self) -> u64 {
+        #[cfg(feature = "timed-spans")]
+        if let Track::Span { duration_ms } = self.head {
+            return time_ms_to_ns(duration_ms).map_or(0, |d| d.min(self.time_ns));
+        }
+        0
+    }
+
+    /// When the item began, Unix nanoseconds: its time less its duration.
+    pub fn start_ns(&self) -> u64 {
+        self.time_ns - self.duration_ns()
+    }
+
     /// Decodes one record (header + body), or `None` if it is malformed.
     pub fn decode(record: &'a [u8]) -> Option<Item<'a>> {
         let mut r = Reader::new(record);
@@ -642,6 +681,34 @@ pub(crate) mod tests {
     use super::*;
 
     const SPAN: Track = Track::Event;
+
+    #[cfg(feature = "timed-spans")]
+    #[test]
+    fn a_timed_span_keeps_its_duration_and_a_bad_one_is_malformed() {
+        let span = |duration_ms| record(Track::Span { duration_ms }, 2000.0, &["s"], &[]);
+        let rec = span(12.5);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!(item.head, Track::Span { duration_ms: 12.5 });
+        assert_eq!(item.head.signal(), Signal::Traces);
+        assert_eq!(item.strings[0], "s");
+        assert_eq!(item.time_ns, 2_000_000_000);
+        assert_eq!(item.duration_ns(), 12_500_000);
+        assert_eq!(item.start_ns(), 1_987_500_000);
+        // Longer than the time since the epoch: it began at 0, never before.
+        let rec = span(5000.0);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!((item.start_ns(), item.duration_ns()), (0, 2_000_000_000));
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(Item::decode(&span(bad)).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_instant_starts_when_it_ends() {
+        let rec = record(SPAN, 2000.0, &["e"], &[]);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!((item.start_ns(), item.duration_ns()), (item.time_ns, 0));
+    }
 
     #[test]
     fn a_record_decodes_to_what_was_written() {

@@ -102,6 +102,11 @@ impl Encoder for Otlp {
             }
             Track::Metric { kind, value } => metric(out, item, kind, value),
             Track::Log { severity } => log(out, item, severity),
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => {
+                let (trace_id, span_id) = span_ids(key);
+                span(out, item, false, &trace_id, &span_id)
+            }
         }
     }
 
@@ -152,7 +157,7 @@ fn span(out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &
         attributes(out, &[], item.attrs.clone(), None, 0);
         None
     };
-    time_field(out, "startTimeUnixNano", item.time_ns);
+    time_field(out, "startTimeUnixNano", item.start_ns());
     time_field(out, "endTimeUnixNano", item.time_ns);
     if let Some(message) = message {
         out.extend_from_slice(b",\"kind\":1,\"status\":{\"code\":2,\"message\":");
@@ -416,6 +421,32 @@ mod tests {
             String::from_utf8(s).unwrap()
         );
         assert!(body.ends_with(&span), "{body}");
+    }
+
+    #[cfg(feature = "timed-spans")]
+    #[test]
+    fn a_timed_span_starts_its_duration_before_its_end() {
+        let body = encode(&record(
+            Track::Span {
+                duration_ms: 250.25,
+            },
+            1000.5,
+            &["db.query"],
+            &[("rows", V::I(3))],
+        ));
+        assert!(
+            body.contains("{\"name\":\"db.query\",\"traceId\":"),
+            "{body}"
+        );
+        assert!(body.contains("{\"key\":\"rows\",\"value\":{\"intValue\":\"3\"}}"));
+        // Ended at 1000.5 ms, began 250.25 ms earlier: 750.25 ms.
+        assert!(
+            body.contains(
+                "\"startTimeUnixNano\":\"750250000\",\"endTimeUnixNano\":\"1000500000\","
+            ),
+            "{body}"
+        );
+        assert!(body.contains("\"kind\":1,\"status\":{\"code\":1}"));
     }
 
     #[test]

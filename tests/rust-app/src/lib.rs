@@ -105,6 +105,8 @@ mod app {
     #[wasm_bindgen]
     pub fn track_all(prefix: &str) {
         let Some(t) = client() else { return };
+        // Open across the tracking calls below: a span that lasts while work happens.
+        let span = tracing::info_span!("rust_app.tracing_span", doc = "a.txt", bytes = 1024_u64);
         t.track_event(
             &format!("{prefix}.page.view"),
             attrs! {
@@ -140,7 +142,6 @@ mod app {
             ratio = 0.25,
             "{prefix}.tracing event"
         );
-        let span = tracing::info_span!("rust_app.tracing_span", doc = "a.txt", bytes = 1024_u64);
         span.in_scope(|| {});
         drop(span);
     }
