@@ -345,7 +345,12 @@ impl Telemetry {
             || end,
             &[(name, STR_UNITS)],
             &attributes,
-            |_| Some(Track::Span { duration_ms }),
+            // Not negative (`max`, which also turns NaN into 0); `as` saturates.
+            |_| {
+                Some(Track::Span {
+                    duration_ns: (duration_ms.max(0.0) * 1e6) as u64,
+                })
+            },
         );
     }
 

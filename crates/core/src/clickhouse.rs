@@ -179,6 +179,13 @@ fn hex_field(out: &mut Vec<u8>, k: &str, bytes: &[u8]) {
 }
 
 impl ClickHouse {
+    /// Writes any span item (an event, an error, a span that lasts) with its derived ids.
+    fn any_span(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
+        let error = item.head == Track::Error;
+        let (trace_id, span_id) = span_ids(key);
+        self.span(out, item, error, &trace_id, &span_id)
+    }
+
     fn span(&self, out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &[u8]) {
         hex_field(out, "trace_id", trace_id);
         hex_field(out, "span_id", span_id);
@@ -306,18 +313,13 @@ impl Encoder for ClickHouse {
     fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         out.push(b'{');
         match item.head {
-            Track::Event | Track::Error => {
-                let error = item.head == Track::Error;
-                let (trace_id, span_id) = span_ids(key);
-                self.span(out, item, error, &trace_id, &span_id)
-            }
+            #[cfg(not(feature = "timed-spans"))]
+            Track::Event | Track::Error => self.any_span(out, item, key),
+            // One arm for every span, as in the OTLP encoder.
+            #[cfg(feature = "timed-spans")]
+            Track::Event | Track::Error | Track::Span { .. } => self.any_span(out, item, key),
             Track::Metric { kind, value } => self.metric(out, item, kind, value, key),
             Track::Log { severity } => self.log(out, item, severity, key),
-            #[cfg(feature = "timed-spans")]
-            Track::Span { .. } => {
-                let (trace_id, span_id) = span_ids(key);
-                self.span(out, item, false, &trace_id, &span_id)
-            }
         }
         out.extend_from_slice(self.shared(item.head.signal()));
         out.push(b'}');
@@ -439,7 +441,7 @@ mod tests {
     fn a_timed_span_row_starts_at_its_start_with_its_duration() {
         let r = row(&record(
             Track::Span {
-                duration_ms: 1500.0,
+                duration_ns: 1_500_000_000,
             },
             T,
             &["db.query"],
