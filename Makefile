@@ -29,6 +29,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry-core --no-default-features --all-targets -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry-core --all-features --all-targets -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown --features clickhouse -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry --target wasm32-unknown-unknown --all-features -- -D warnings
@@ -38,6 +39,7 @@ lint:
 test-rust:
 	cargo test --quiet --workspace
 	cargo test --quiet --package automagik-telemetry-core --no-default-features --lib
+	cargo test --quiet --package automagik-telemetry-core --features timed-spans --lib
 	cargo test --quiet --package automagik-telemetry --all-features
 
 test-node: pkg pkg-plain

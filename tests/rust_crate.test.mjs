@@ -3,12 +3,13 @@
 // Chromium against the strict OTLP receiver. Events, metrics, logs and an error arrive
 // valid with typed attributes; the `tracing` layer's log and span arrive; the page going
 // away delivers what is queued; and, with ids and clocks fixed, the crate sends the same
-// request bodies as the npm package for the same items.
+// request bodies as the npm package for the same items. In workerd (miniflare): the app
+// under a hand-written Worker, and tests/rust-worker, a Worker written with workers-rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { startReceiver, items, attrs, eventually } from './support/receiver.mjs';
@@ -18,7 +19,8 @@ import { Miniflare } from 'miniflare';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APP = join(ROOT, 'tests/rust-app');
 const OUT = join(APP, 'out');
-const WASM = join(ROOT, 'target/wasm32-unknown-unknown/release/rust_app.wasm');
+const RUST_WORKER = join(ROOT, 'tests/rust-worker');
+const RUST_WORKER_OUT = join(ROOT, 'target/rust-worker');
 const BUILD_MS = 20 * 60 * 1000; // a cold build of the app and its dependencies, on two busy cores
 const ARRIVAL_MS = 20000;
 
@@ -29,27 +31,30 @@ function newest(path) {
   return readdirSync(path).reduce((m, f) => Math.max(m, newest(join(path, f))), s.mtimeMs);
 }
 
-/** Builds the app (cargo, then the wasm-bindgen CLI) when it is missing or stale. */
-function ensureApp() {
-  const sources = ['crates/automagik-telemetry', 'crates/core/src', 'crates/core/Cargo.toml', 'tests/rust-app/src', 'tests/rust-app/Cargo.toml'];
-  const built = join(OUT, 'rust_app_bg.wasm');
-  const fresh = existsSync(built) && sources.every((s) => newest(join(ROOT, s)) <= statSync(built).mtimeMs);
+/**
+ * Builds the wasm32 crate in `dir` (cargo, then the wasm-bindgen CLI) into `out` as
+ * `<name>.js` and `<name>_bg.wasm`, when they are missing or stale.
+ */
+function ensureBuilt(dir, name, out) {
+  const sources = ['crates/automagik-telemetry', 'crates/core/src', 'crates/core/Cargo.toml', join(dir, 'src'), join(dir, 'Cargo.toml')];
+  const built = join(out, `${name}_bg.wasm`);
+  const fresh = existsSync(built) && sources.every((s) => newest(resolve(ROOT, s)) <= statSync(built).mtimeMs);
   if (fresh) return;
   const run = (cmd, args, env = {}) => {
     const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: BUILD_MS, env: { ...process.env, ...env } });
     assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stderr}${r.error ?? ''}`);
   };
   // The workspace's target directory: the app shares its compiled dependencies.
-  run('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(APP, 'Cargo.toml')], {
+  run('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--manifest-path', join(dir, 'Cargo.toml')], {
     CARGO_TARGET_DIR: join(ROOT, 'target'),
   });
-  run('wasm-bindgen', ['--target', 'web', '--out-dir', OUT, WASM]);
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', out, join(ROOT, `target/wasm32-unknown-unknown/release/${name}.wasm`)]);
 }
 
 let rx, browser, site;
 
 before(async () => {
-  ensureApp();
+  ensureBuilt(APP, 'rust_app', OUT);
   rx = await startReceiver();
   browser = await launchBrowser();
   site = await serveStatic({ mounts: { '/': APP, '/npm/': join(ROOT, 'pkg') }, proxy: { '/collector/': rx.url } });
@@ -124,11 +129,18 @@ test('events, metrics, logs and an error arrive valid with typed attributes; tra
   assert.equal(Number(ta.count.intValue), 2);
   assert.deepEqual(ta.ratio, { doubleValue: 0.25 });
   assert.deepEqual(ta['tracing.target'], { stringValue: 'rust_app::app' });
-  // ... and a closed span as a span with its fields and duration.
-  const ts = attrs(span('rust_app.tracing_span').attributes);
+  // ... and a closed span as a span with its fields, from its creation to its close:
+  // its start and end lie its duration_ms apart (the ns conversion truncates, by < 1 ns).
+  const traceSpan = span('rust_app.tracing_span');
+  const ts = attrs(traceSpan.attributes);
   assert.deepEqual(ts.doc, { stringValue: 'a.txt' });
   assert.equal(Number(ts.bytes.intValue), 1024);
-  assert.ok('duration_ms' in ts, 'the span carries its duration');
+  const start = BigInt(traceSpan.startTimeUnixNano);
+  const end = BigInt(traceSpan.endTimeUnixNano);
+  assert.ok(end >= start, `the span ends (${end}) no earlier than it starts (${start})`);
+  const durationMs = Number(ts.duration_ms.doubleValue ?? ts.duration_ms.intValue);
+  assert.ok(durationMs >= 0, 'the span carries its duration');
+  assert.ok(Math.abs(Number(end - start) - durationMs * 1e6) <= 1, `end - start = ${end - start} ns, duration_ms = ${durationMs}`);
 
   const status = await page.evaluate(() => window.app.status());
   assert.equal(status[3], 0, 'nothing in flight after the flush');
@@ -156,7 +168,7 @@ test('the page going away delivers what is queued', async () => {
 });
 
 // In a Cloudflare Worker (workerd through miniflare), where there is no window, no
-// storage and no page: the app's wasm as a workers-rs Worker loads it (wasm-bindgen glue,
+// storage and no page: the app's wasm as a hand-written Worker loads it (wasm-bindgen glue,
 // the wasm as a compiled module), tracking per request and flushing under waitUntil.
 const WORKER = `
 import init, * as app from './rust_app.mjs';
@@ -207,6 +219,62 @@ test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', a
   assert.ok(got.logs.some((l) => l.body.stringValue === 'w.tracing event'));
   const traces = (await rx.validRequests()).find((r) => r.signal === 'traces');
   const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
+  assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
+  assert.doesNotMatch(log, /panicked|error/i);
+});
+
+// The loader workers-rs's worker-build would write (it is not used here: it fetches its
+// own tools): the wasm-bindgen glue initialised with the wasm as a compiled module, and
+// the Worker's fetch handler, which the #[event(fetch)] macro exports as \`fetch\`.
+const RUST_WORKER_SHIM = `
+import init, * as worker from './rust_worker.mjs';
+import wasm from './rust_worker_bg.wasm';
+let ready;
+export default {
+  async fetch(request, env, ctx) {
+    ready ??= init({ module_or_path: wasm });
+    await ready;
+    return worker.fetch(request, env, ctx);
+  },
+};
+`;
+
+test('in a Worker written with workers-rs (workerd), flush() under ctx.wait_until delivers', async (t) => {
+  ensureBuilt(RUST_WORKER, 'rust_worker', RUST_WORKER_OUT);
+  await rx.reset();
+  const dir = RUST_WORKER_OUT;
+  // .mjs: miniflare reads a .js module as CommonJS (the glue's snippets are ES modules too).
+  copyFileSync(join(dir, 'rust_worker.js'), join(dir, 'rust_worker.mjs'));
+  writeFileSync(join(dir, 'shim.mjs'), RUST_WORKER_SHIM);
+  let log = '';
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dir, 'shim.mjs'),
+    modulesRoot: dir,
+    modulesRules: [
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings: { OTLP_ENDPOINT: rx.url },
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on('data', (d) => (log += d));
+    },
+  });
+  t.after(() => mf.dispose());
+  const res = await mf.dispatchFetch('http://worker.test/orders/7');
+  assert.equal(res.status, 200, `${await res.clone().text()}\n${log}`);
+  assert.equal(await res.text(), '/orders/7');
+  const got = await eventually(async () => {
+    const r = await received();
+    return r.spans.length >= 1 && r.logs.length >= 1 && r;
+  }, ARRIVAL_MS);
+  const span = got.spans.find((s) => s.name === 'worker.request');
+  assert.deepEqual(attrs(span.attributes).path, { stringValue: '/orders/7' });
+  assert.ok(got.logs.some((l) => l.body.stringValue === 'worker handled a request'));
+  const traces = (await rx.validRequests()).find((r) => r.signal === 'traces');
+  const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
+  assert.deepEqual(resource['service.name'], { stringValue: 'rust-worker' });
   assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
   assert.doesNotMatch(log, /panicked|error/i);
 });

@@ -3,28 +3,45 @@
 # as an app that tracks one event (feature one-event) and as one that tracks nothing
 # (feature no-telemetry), each through wasm-bindgen; prints gzip -9 sizes and the
 # difference. Goal: at most 35 KB.
+#
+# Two baselines. The strict one is an app that does nothing else: every byte of std's
+# formatting and panic machinery the crate reaches counts against the crate. The
+# realistic one (feature formats) is the same pair of apps that also format a label and
+# panic with a message, as every Leptos/Yew/Dioxus app does: there that machinery is the
+# app's already, and the difference is what the crate adds to a real app.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/rust-crate-size"
 mkdir -p "$out"
-for variant in no-telemetry one-event; do
-  CARGO_TARGET_DIR="$root/target/rust-crate-size/cargo" cargo build --quiet --release \
-    --target wasm32-unknown-unknown --manifest-path "$root/tests/rust-app/Cargo.toml" --features "$variant"
-  wasm-bindgen --target web --out-dir "$out/$variant" \
-    "$root/target/rust-crate-size/cargo/wasm32-unknown-unknown/release/rust_app.wasm"
-done
-none=$(gzip -9c "$out/no-telemetry/rust_app_bg.wasm" | wc -c)
-one=$(gzip -9c "$out/one-event/rust_app_bg.wasm" | wc -c)
-echo "rust crate: app tracking nothing ${none} B, app tracking one event ${one} B (gzip -9 wasm): the crate adds $((one - none)) B"
-# As app toolchains ship it (trunk and cargo-leptos run wasm-opt): the same two through
-# wasm-opt -Oz, where binaryen is at hand (the npm package's dev dependency).
 opt="$root/node_modules/.bin/wasm-opt"
-if [ -x "$opt" ]; then
-  for variant in no-telemetry one-event; do
+gz() { gzip -9c "$1" | wc -c; }
+# measure NAME FEATURES: builds the app with FEATURES into $out/NAME (and NAME/opt.wasm).
+measure() {
+  CARGO_TARGET_DIR="$out/cargo" cargo build --quiet --release \
+    --target wasm32-unknown-unknown --manifest-path "$root/tests/rust-app/Cargo.toml" --features "$2"
+  wasm-bindgen --target web --out-dir "$out/$1" \
+    "$out/cargo/wasm32-unknown-unknown/release/rust_app.wasm"
+  # As app toolchains ship it (trunk and cargo-leptos run wasm-opt), where binaryen is at
+  # hand (the npm package's dev dependency).
+  if [ -x "$opt" ]; then
     "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-      "$out/$variant/rust_app_bg.wasm" -o "$out/$variant/opt.wasm"
-  done
-  none=$(gzip -9c "$out/no-telemetry/opt.wasm" | wc -c)
-  one=$(gzip -9c "$out/one-event/opt.wasm" | wc -c)
-  echo "rust crate after wasm-opt -Oz: nothing ${none} B, one event ${one} B: the crate adds $((one - none)) B"
-fi
+      "$out/$1/rust_app_bg.wasm" -o "$out/$1/opt.wasm"
+  fi
+}
+# report LABEL NONE ONE: prints the pair's sizes and their difference.
+report() {
+  none=$(gz "$out/$2/rust_app_bg.wasm")
+  one=$(gz "$out/$3/rust_app_bg.wasm")
+  echo "rust crate, $1: app tracking nothing ${none} B, app tracking one event ${one} B (gzip -9 wasm): the crate adds $((one - none)) B"
+  if [ -x "$opt" ]; then
+    none=$(gz "$out/$2/opt.wasm")
+    one=$(gz "$out/$3/opt.wasm")
+    echo "rust crate, $1, after wasm-opt -Oz: nothing ${none} B, one event ${one} B: the crate adds $((one - none)) B"
+  fi
+}
+measure no-telemetry no-telemetry
+measure one-event one-event
+measure fmt-no-telemetry "no-telemetry formats"
+measure fmt-one-event "one-event formats"
+report "strict baseline (an app that does nothing else)" no-telemetry one-event
+report "realistic baseline (an app that formats and panics with a message)" fmt-no-telemetry fmt-one-event

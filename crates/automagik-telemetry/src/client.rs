@@ -300,6 +300,18 @@ impl Telemetry {
         attrs: &Attributes,
         describe: impl FnOnce(&mut Delivery) -> Option<Track>,
     ) {
+        self.track_at(host::record_time, strings, attrs, describe);
+    }
+
+    /// [`Telemetry::track`], the record stamped with `time()` (taken only once the item
+    /// is collected).
+    fn track_at(
+        &self,
+        time: impl FnOnce() -> f64,
+        strings: &[(&str, usize)],
+        attrs: &Attributes,
+        describe: impl FnOnce(&mut Delivery) -> Option<Track>,
+    ) {
         let Ok(mut st) = self.state.try_borrow_mut() else {
             self.reentrant.set(self.reentrant.get() + 1);
             return;
@@ -308,7 +320,7 @@ impl Telemetry {
             return;
         }
         st.core.reentrant(self.reentrant.take());
-        let now = host::record_time();
+        let now = time();
         let valid = strings.first().is_some_and(|(s, _)| !s.is_empty());
         match describe(&mut st.core).filter(|_| valid) {
             Some(track) => {
@@ -323,6 +335,30 @@ impl Telemetry {
     /// Tracks an event (an OTLP span named `name`).
     pub fn track_event(&self, name: &str, attributes: Attributes) {
         self.track(&[(name, STR_UNITS)], &attributes, |_| Some(Track::Event));
+    }
+
+    /// Tracks a span that ended at `end` (a [`host::record_time`] reading) after
+    /// `duration_ms`: the `TracingLayer`'s closed spans. The OTLP span starts
+    /// `duration_ms` before it ends.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn track_span(
+        &self,
+        name: &str,
+        end: f64,
+        duration_ms: f64,
+        attributes: Attributes,
+    ) {
+        self.track_at(
+            || end,
+            &[(name, STR_UNITS)],
+            &attributes,
+            // Not negative (`max`, which also turns NaN into 0); `as` saturates.
+            |_| {
+                Some(Track::Span {
+                    duration_ns: (duration_ms.max(0.0) * 1e6) as u64,
+                })
+            },
+        );
     }
 
     /// Tracks a metric data point. A value that is not finite is not a valid item (it is

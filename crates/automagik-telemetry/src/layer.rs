@@ -1,4 +1,4 @@
-//! [`TracingLayer`]: `tracing` events as logs, closed spans as span events.
+//! [`TracingLayer`]: `tracing` events as logs, closed spans as spans.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -26,10 +26,10 @@ thread_local! {
 /// - an event becomes a log record: its level the severity (`TRACE`..`ERROR` to
 ///   `Trace`..`Error`), its `message` field the body (the event's name when it has
 ///   none), every other field a typed attribute, plus `tracing.target`;
-/// - a span, once closed, becomes a span named after it (a `track_event`), stamped when
-///   it closed, with its fields and `duration_ms` (from creation to close, in ms) as
-///   attributes: the core's spans carry one timestamp, so the duration travels as an
-///   attribute.
+/// - a span, once closed, becomes a span named after it that starts when the `tracing`
+///   span was created and ends when it closed (`startTimeUnixNano`/`endTimeUnixNano`),
+///   with its fields and `duration_ms` (the same duration, in ms, for backends that
+///   query attributes) as attributes.
 ///
 /// While the client is disabled the layer does nothing per event: it checks
 /// [`Telemetry::is_enabled`] before it looks at a single field.
@@ -164,7 +164,7 @@ where
         let mut fields = Fields::default();
         attrs.record(&mut fields);
         span.extensions_mut().insert(SpanData {
-            start: host::now(),
+            start: host::record_time(),
             fields,
         });
     }
@@ -194,9 +194,12 @@ where
         if let Some(m) = data.fields.message {
             attrs.push(("message".into(), AttrValue::Str(m)));
         }
-        let duration = (host::now() - data.start).max(0.0);
+        // One clock for both ends (the records' own), and one duration for the span's
+        // times and its attribute.
+        let end = host::record_time();
+        let duration = (end - data.start).max(0.0);
         attrs.push(("duration_ms".into(), AttrValue::Double(duration)));
-        client.track_event(span.name(), attrs);
+        client.track_span(span.name(), end, duration, attrs);
     }
 }
 
@@ -222,6 +225,49 @@ mod tests {
         let s = t.status();
         assert_eq!(s.queue_sizes.logs, 1);
         assert_eq!(s.queue_sizes.traces, 1);
+    }
+
+    /// The decimal digits of the JSON string value after `"key":` in `body`.
+    fn quoted_number(body: &str, key: &str) -> u64 {
+        let at = body.find(&format!("\"{key}\":\"")).unwrap() + key.len() + 4;
+        let digits: String = body[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    }
+
+    #[test]
+    fn a_closed_span_starts_when_it_was_created_and_ends_when_it_closed() {
+        let config = Config::new("p", "v")
+            .enabled(true)
+            .compression_enabled(false);
+        let t = Telemetry::new(config).unwrap();
+        let subscriber = tracing_subscriber::registry().with(TracingLayer::new(t.clone()));
+        let created = host::now();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("save", doc = "a.txt", bytes = 1024_u64);
+            host::advance(40.5);
+            span.in_scope(|| {});
+            drop(span);
+        });
+        let _flush = t.flush();
+        let sent = host::take_sent();
+        assert_eq!(sent.len(), 1);
+        let body = String::from_utf8(sent[0].1.clone()).unwrap();
+        assert!(body.contains("\"name\":\"save\""), "{body}");
+        let (start, end) = (
+            quoted_number(&body, "startTimeUnixNano"),
+            quoted_number(&body, "endTimeUnixNano"),
+        );
+        assert_eq!(start, created as u64 * 1_000_000);
+        assert_eq!(end - start, 40_500_000, "{body}");
+        assert!(body.contains("{\"key\":\"doc\",\"value\":{\"stringValue\":\"a.txt\"}}"));
+        assert!(body.contains("{\"key\":\"bytes\",\"value\":{\"intValue\":\"1024\"}}"));
+        assert!(
+            body.contains("{\"key\":\"duration_ms\",\"value\":{\"doubleValue\":40.5}}"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub fn record_time() -> f64 {
     now()
 }
 
+/// Moves the test clock `ms` forward (tests: a `tracing` span that lasts).
+#[cfg(all(test, feature = "tracing"))]
+pub fn advance(ms: f64) {
+    CLOCK.with(|c| c.set(c.get() + ms));
+}
+
 /// Takes what the client would have sent (tests).
 #[cfg(test)]
 pub fn take_sent() -> Vec<(Transmit, Vec<u8>)> {

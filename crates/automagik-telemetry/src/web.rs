@@ -541,8 +541,11 @@ impl PageListeners {
         let compress = get(&global(), "fetch").is_function();
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
             let event = match e.type_().as_str() {
+                // Read as a string: web-sys's VisibilityState conversion brings a panic
+                // path (and its message) for values it does not know.
                 "visibilitychange"
-                    if document.visibility_state() == web_sys::VisibilityState::Hidden =>
+                    if get(&document, "visibilityState").as_string().as_deref()
+                        == Some("hidden") =>
                 {
                     PageEvent::Hidden { compress }
                 }

@@ -179,12 +179,19 @@ fn hex_field(out: &mut Vec<u8>, k: &str, bytes: &[u8]) {
 }
 
 impl ClickHouse {
+    /// Writes any span item (an event, an error, a span that lasts) with its derived ids.
+    fn any_span(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
+        let error = item.head == Track::Error;
+        let (trace_id, span_id) = span_ids(key);
+        self.span(out, item, error, &trace_id, &span_id)
+    }
+
     fn span(&self, out: &mut Vec<u8>, item: &Item, error: bool, trace_id: &[u8], span_id: &[u8]) {
         hex_field(out, "trace_id", trace_id);
         hex_field(out, "span_id", span_id);
         str_field(out, "parent_span_id", "");
-        times(out, ["timestamp", "timestamp_ns"], item.time_ns);
-        uint_field(out, "duration_ms", 0);
+        times(out, ["timestamp", "timestamp_ns"], item.start_ns());
+        uint_field(out, "duration_ms", item.duration_ns() / 1_000_000);
         let (fixed, n) = item.error_fields();
         let name = if error {
             ERROR_SPAN_NAME
@@ -306,11 +313,11 @@ impl Encoder for ClickHouse {
     fn item(&self, out: &mut Vec<u8>, item: &Item, key: Key) {
         out.push(b'{');
         match item.head {
-            Track::Event | Track::Error => {
-                let error = item.head == Track::Error;
-                let (trace_id, span_id) = span_ids(key);
-                self.span(out, item, error, &trace_id, &span_id)
-            }
+            #[cfg(not(feature = "timed-spans"))]
+            Track::Event | Track::Error => self.any_span(out, item, key),
+            // One arm for every span, as in the OTLP encoder.
+            #[cfg(feature = "timed-spans")]
+            Track::Event | Track::Error | Track::Span { .. } => self.any_span(out, item, key),
             Track::Metric { kind, value } => self.metric(out, item, kind, value, key),
             Track::Log { severity } => self.log(out, item, severity, key),
         }
@@ -428,6 +435,25 @@ mod tests {
     }
 
     const T: f64 = 1_764_000_000_123.5;
+
+    #[cfg(feature = "timed-spans")]
+    #[test]
+    fn a_timed_span_row_starts_at_its_start_with_its_duration() {
+        let r = row(&record(
+            Track::Span {
+                duration_ns: 1_500_000_000,
+            },
+            T,
+            &["db.query"],
+            &[],
+        ));
+        assert_eq!(columns(&r), sorted(TRACE_COLUMNS));
+        assert_eq!(r["span_name"], "db.query");
+        assert_eq!(r["timestamp_ns"], 1_763_999_998_623_500_000_u64);
+        assert_eq!(r["timestamp"], 1_763_999_998_u64);
+        assert_eq!(r["duration_ms"], 1500);
+        assert_eq!(r["status_code"], "OK");
+    }
 
     #[test]
     fn a_span_row_has_exactly_the_traces_columns_with_typed_values() {

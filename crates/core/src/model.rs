@@ -134,6 +134,14 @@ pub enum Track {
         /// OTLP severity number, 1..=24.
         severity: u8,
     },
+    /// A span that lasted (a closed `tracing` span, from the Rust crate): body strings =
+    /// name; the record's time is when it ended. Encoded as an event, but with its start
+    /// `duration_ms` before its end.
+    #[cfg(feature = "timed-spans")]
+    Span {
+        /// From start to end, in ns.
+        duration_ns: u64,
+    },
 }
 
 impl Track {
@@ -145,6 +153,9 @@ impl Track {
     pub const METRIC: u8 = 2;
     /// Code of [`Track::Log`].
     pub const LOG: u8 = 3;
+    /// Code of [`Track::Span`]. Not in [`Track::CODES`]: the JS binding never writes one.
+    #[cfg(feature = "timed-spans")]
+    pub const SPAN: u8 = 4;
     /// The kind codes by name, in code order (`js/layout.js` has them as `KIND_<name>`).
     pub const CODES: [(&'static str, u8); 4] = [
         ("EVENT", Track::EVENT),
@@ -160,6 +171,8 @@ impl Track {
             Track::Error => Track::ERROR,
             Track::Metric { .. } => Track::METRIC,
             Track::Log { .. } => Track::LOG,
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => Track::SPAN,
         }
     }
 
@@ -178,6 +191,8 @@ impl Track {
             Track::Event | Track::Error => Signal::Traces,
             Track::Metric { .. } => Signal::Metrics,
             Track::Log { .. } => Signal::Logs,
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => Signal::Traces,
         }
     }
 
@@ -197,6 +212,14 @@ impl Track {
                 b[1] = severity;
                 2
             }
+            #[cfg(feature = "timed-spans")]
+            Track::Span { duration_ns } => {
+                // Zipped, not copy_from_slice: no length check (and panic path) to compile.
+                for (d, s) in b.iter_mut().skip(1).zip(duration_ns.to_le_bytes()) {
+                    *d = s;
+                }
+                9
+            }
         };
         (b, n)
     }
@@ -211,6 +234,10 @@ impl Track {
                 value: r.f64()?,
             },
             Track::LOG => Track::Log { severity: r.u8()? },
+            #[cfg(feature = "timed-spans")]
+            Track::SPAN => Track::Span {
+                duration_ns: r.u64()?,
+            },
             _ => return None,
         })
     }
@@ -250,6 +277,11 @@ impl<'a> Reader<'a> {
 
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.array()?))
+    }
+
+    #[cfg(feature = "timed-spans")]
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.array()?))
     }
 
     fn f64(&mut self) -> Option<f64> {
@@ -375,6 +407,21 @@ pub struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
+    /// How long the item lasted, in ns: a [`Track::Span`]'s duration (never more than its
+    /// time); 0 for every other item, an instant.
+    pub fn duration_ns(&self) -> u64 {
+        #[cfg(feature = "timed-spans")]
+        if let Track::Span { duration_ns } = self.head {
+            return duration_ns.min(self.time_ns);
+        }
+        0
+    }
+
+    /// When the item began, Unix nanoseconds: its time less its duration.
+    pub fn start_ns(&self) -> u64 {
+        self.time_ns - self.duration_ns()
+    }
+
     /// Decodes one record (header + body), or `None` if it is malformed.
     pub fn decode(record: &'a [u8]) -> Option<Item<'a>> {
         let mut r = Reader::new(record);
@@ -642,6 +689,38 @@ pub(crate) mod tests {
     use super::*;
 
     const SPAN: Track = Track::Event;
+
+    #[cfg(feature = "timed-spans")]
+    #[test]
+    fn a_timed_span_keeps_its_duration() {
+        let span = |duration_ns| record(Track::Span { duration_ns }, 2000.0, &["s"], &[]);
+        let rec = span(12_500_000);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!(
+            item.head,
+            Track::Span {
+                duration_ns: 12_500_000
+            }
+        );
+        assert_eq!(item.head.signal(), Signal::Traces);
+        assert_eq!(item.strings[0], "s");
+        assert_eq!(item.time_ns, 2_000_000_000);
+        assert_eq!(item.duration_ns(), 12_500_000);
+        assert_eq!(item.start_ns(), 1_987_500_000);
+        // Longer than the time since the epoch: it began at 0, never before.
+        let rec = span(5_000_000_000);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!((item.start_ns(), item.duration_ns()), (0, 2_000_000_000));
+        // A header cut inside the duration is malformed.
+        assert!(Item::decode(&rec[..5]).is_none());
+    }
+
+    #[test]
+    fn an_instant_starts_when_it_ends() {
+        let rec = record(SPAN, 2000.0, &["e"], &[]);
+        let item = Item::decode(&rec).unwrap();
+        assert_eq!((item.start_ns(), item.duration_ns()), (item.time_ns, 0));
+    }
 
     #[test]
     fn a_record_decodes_to_what_was_written() {

@@ -81,6 +81,8 @@ impl Privacy {
             Track::Error => [true, true, true],
             Track::Log { .. } => [true, false, false],
             Track::Event | Track::Metric { .. } => [false; 3],
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => [false; 3],
         };
         for (s, scrub) in item
             .strings

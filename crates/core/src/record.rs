@@ -392,6 +392,8 @@ mod js_equality {
             Track::Metric { .. } => &[STR_UNITS, STR_UNITS],
             Track::Log { .. } => &[BODY_UNITS],
             Track::Event => &[STR_UNITS],
+            #[cfg(feature = "timed-spans")]
+            Track::Span { .. } => &[STR_UNITS],
         }
     }
 

@@ -105,6 +105,8 @@ mod app {
     #[wasm_bindgen]
     pub fn track_all(prefix: &str) {
         let Some(t) = client() else { return };
+        // Open across the tracking calls below: a span that lasts while work happens.
+        let span = tracing::info_span!("rust_app.tracing_span", doc = "a.txt", bytes = 1024_u64);
         t.track_event(
             &format!("{prefix}.page.view"),
             attrs! {
@@ -140,7 +142,6 @@ mod app {
             ratio = 0.25,
             "{prefix}.tracing event"
         );
-        let span = tracing::info_span!("rust_app.tracing_span", doc = "a.txt", bytes = 1024_u64);
         span.in_scope(|| {});
         drop(span);
     }
@@ -253,4 +254,16 @@ pub fn run() {
 pub fn run() {
     let v: Vec<u8> = Vec::with_capacity(allocations());
     drop(v);
+}
+
+/// The realistic baseline's own work (feature `formats`): what a Leptos or Yew view does
+/// anyway, a label formatted from integers and a parse that panics with a message.
+#[cfg(feature = "formats")]
+#[wasm_bindgen]
+pub fn label(counts: &str, pick: usize) -> String {
+    let counts: Vec<u32> = counts
+        .split(',')
+        .map(|c| c.trim().parse().expect("a count"))
+        .collect();
+    format!("{} items, picked {:?}", counts.len(), counts[pick])
 }
