@@ -74,11 +74,23 @@ use crate::model::testing::{body, V};
 use crate::model::{MetricKind, Signal, Track};
 use crate::persist::{stored_len, Then, PREFIX};
 use crate::retry::{backoff_ms, Outcome, Verdict, MAX_RETRY_AFTER_MS};
+use crate::stats::Stats;
 
 const RUNS: u64 = 2_000;
 const STEPS: usize = 200;
 /// A wall-clock time of 13 digits, as stored keys carry (they sort oldest first).
 const START: f64 = 1_700_000_000_000.0;
+
+/// Items a page's counters account for: delivered, or dropped for any reason.
+fn counted(s: &Stats) -> u64 {
+    s.sent_items
+        + s.dropped_queue_full
+        + s.dropped_rejected
+        + s.dropped_invalid
+        + s.dropped_failed
+        + s.dropped_after_shutdown
+        + s.dropped_persist_full
+}
 
 /// xorshift64*: small, fast and deterministic.
 struct Rng(u64);
@@ -1031,14 +1043,7 @@ impl Run {
         let next = next.unwrap_or_else(|| self.others.pop().unwrap());
         let p = std::mem::replace(&mut self.p, next);
         note!(self, "t={} page {} dies", self.now - START, p.uid);
-        let s = &p.d.pipeline.stats;
-        self.dead.counted += s.sent_items
-            + s.dropped_queue_full
-            + s.dropped_rejected
-            + s.dropped_invalid
-            + s.dropped_failed
-            + s.dropped_after_shutdown
-            + s.dropped_persist_full;
+        self.dead.counted += counted(&p.d.pipeline.stats);
         let queued: usize = Signal::ALL.iter().map(|&s| p.d.pipeline.queued(s)).sum();
         let lost = queued as u64 + p.in_requests as u64;
         self.dead.lost += lost;
@@ -1731,14 +1736,7 @@ impl Run {
         let mut counted = self.dead.counted;
         let mut held = self.dead.lost;
         for p in std::iter::once(&self.p).chain(&self.others) {
-            let s = &p.d.pipeline.stats;
-            counted += s.sent_items
-                + s.dropped_queue_full
-                + s.dropped_rejected
-                + s.dropped_invalid
-                + s.dropped_failed
-                + s.dropped_after_shutdown
-                + s.dropped_persist_full;
+            counted += self::counted(&p.d.pipeline.stats);
             held += Signal::ALL
                 .iter()
                 .map(|&s| p.d.pipeline.queued(s) as u64)
