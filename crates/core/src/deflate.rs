@@ -233,7 +233,7 @@ fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
     let m = symbols.len();
     // Huffman's construction with two queues: the leaves by weight, and the inner nodes,
     // which are made in order of weight. Each node's parent has a larger index.
-    let mut weight: Vec<u64> = symbols.iter().map(|&s| u64::from(freq[s])).collect();
+    let mut weight: Vec<u32> = symbols.iter().map(|&s| freq[s]).collect();
     let mut parent = vec![0usize; 2 * m - 1];
     let (mut leaf, mut inner) = (0, m);
     for node in m..2 * m - 1 {
@@ -274,11 +274,14 @@ fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
     }
     // The rarest symbols get the longest codes.
     let mut out = vec![0u8; freq.len()];
-    let by_length = (1..=limit)
-        .rev()
-        .flat_map(|l| core::iter::repeat(l as u8).take(count[l] as usize));
-    for (&s, l) in symbols.iter().zip(by_length) {
-        out[s] = l;
+    let (mut l, mut left) = (limit, count[limit]);
+    for &s in &symbols {
+        while left == 0 {
+            l -= 1;
+            left = count[l];
+        }
+        out[s] = l as u8;
+        left -= 1;
     }
     out
 }
