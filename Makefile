@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
-SOURCES := $(shell find src crates/core/src js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
+SOURCES := $(shell find src crates/core/src js crates/automagik-telemetry/js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
   rust-toolchain.toml pkg.json.template tools/build-pkg.sh tools/short-names.mjs
 BACKEND ?= otlp
 

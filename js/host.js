@@ -1,7 +1,7 @@
 // What the core cannot see from wasm: which runtime this is, environment variables,
-// persistent storage, privacy signals, randomness and the console. Every
-// function degrades to "unknown" rather than throwing: hosts differ in what they expose.
-import { describe } from './timers.js';
+// privacy signals, randomness and the console (storage is in
+// crates/automagik-telemetry/js/storage.js). Every function degrades to "unknown" rather
+// than throwing: hosts differ in what they expose.
 
 /** `name\nversion\nos\nhostname` of the running JS runtime, as far as it tells. */
 export function runtimeInfo() {
@@ -53,41 +53,6 @@ export function readEnv(configEnv, name) {
     // Unreadable environment: treat as unset.
   }
   return undefined;
-}
-
-/** The runtime's localStorage, or undefined. */
-export function storage() {
-  try {
-    return typeof globalThis.localStorage === 'object' ? globalThis.localStorage : undefined;
-  } catch {
-    return undefined; // e.g. a sandboxed iframe throws on access
-  }
-}
-
-/** A persisted value, or undefined where the runtime has no storage. */
-export function storageGet(key) {
-  try {
-    const s = storage();
-    const v = s && s.getItem(key);
-    return typeof v === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Persists `value` under `key` (removes it when `value` is undefined), where possible.
- * Returns '', or why the storage refused (a full quota, privacy mode): the value then lives
- * for this instance only.
- */
-export function storageSet(key, value) {
-  try {
-    const s = storage();
-    if (s) value === undefined ? s.removeItem(key) : s.setItem(key, value);
-    return '';
-  } catch (e) {
-    return describe(e) || 'storage failed';
-  }
 }
 
 /** Whether the browser signals Global Privacy Control or Do Not Track. */

@@ -9,7 +9,8 @@ import {
   NO_STATUS_TIMEOUT as TIMEOUT,
 } from './layout.js';
 import { describe } from './timers.js';
-import { claimStored } from './storage.js';
+// The Rust crate's file, shared (it lies at this path under pkg/snippets/ too).
+import { claimStored } from '../crates/automagik-telemetry/js/storage.js';
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and

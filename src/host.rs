@@ -1,5 +1,5 @@
-//! Bindings to `js/host.js`: runtime facts, environment, storage, privacy signals,
-//! randomness and debug output.
+//! Bindings to `js/host.js`: runtime facts, environment, privacy signals, randomness and
+//! debug output; and to the shared storage helpers (`crates/automagik-telemetry/js/storage.js`).
 
 use crate::prelude::*;
 
@@ -17,10 +17,6 @@ extern "C" {
     fn runtime_info_js() -> JsValue;
     #[wasm_bindgen(js_name = readEnv)]
     fn read_env_js(env: &JsValue, name: &str) -> JsValue;
-    #[wasm_bindgen(js_name = storageGet)]
-    fn storage_get_js(key: &str) -> JsValue;
-    #[wasm_bindgen(js_name = storageSet)]
-    fn storage_set(key: &str, value: Option<String>);
     #[wasm_bindgen(js_name = privacySignal)]
     fn privacy_signal() -> bool;
     #[wasm_bindgen(js_name = fillRandom)]
@@ -29,6 +25,16 @@ extern "C" {
     pub fn debug(line: &str);
     /// Writes a warning to the console.
     pub fn warn(line: &str);
+}
+
+// The anonymous user id and the opt-out, under keys of their own, through the storage
+// helpers both front doors share.
+#[wasm_bindgen(module = "/crates/automagik-telemetry/js/storage.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = storageGet)]
+    fn storage_get_js(key: &str) -> JsValue;
+    #[wasm_bindgen(js_name = storageSet)]
+    fn storage_set(key: &str, value: Option<String>);
 }
 
 fn runtime_info() -> String {

@@ -1,5 +1,6 @@
-//! Bindings to `js/storage.js`: stored batches (SPEC §8) listed, written and let go of as
-//! the core says. Sending one goes through [`super::transport`].
+//! Bindings to `crates/automagik-telemetry/js/storage.js` (the Rust crate's file: both front
+//! doors share it): stored batches (SPEC §8) listed, written and let go of as the core
+//! says. Sending one goes through [`super::transport`].
 
 use crate::prelude::*;
 
@@ -7,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::persist::Then;
 
-#[wasm_bindgen(module = "/js/storage.js")]
+#[wasm_bindgen(module = "/crates/automagik-telemetry/js/storage.js")]
 extern "C" {
     #[wasm_bindgen(js_name = storeList)]
     fn store_list(prefix: &str) -> JsValue;

@@ -2,13 +2,16 @@
 // with its own global allocator, tracks through `automagik-telemetry` in headless
 // Chromium against the strict OTLP receiver. Events, metrics, logs and an error arrive
 // valid with typed attributes; the `tracing` layer's log and span arrive; the page going
-// away delivers what is queued; and, with ids and clocks fixed, the crate sends the same
-// request bodies as the npm package for the same items. In workerd (miniflare): the app
-// under a hand-written Worker, and tests/rust-worker, a Worker written with workers-rs.
+// away delivers what is queued; batches survive the page (SPEC §8) as the npm package's do,
+// in the same keys and format, so each front door restores the other's; and, with ids and
+// clocks fixed, the crate sends the same request bodies as the npm package for the same
+// items. In workerd (miniflare): the app under a hand-written Worker, and
+// tests/rust-worker, a Worker written with workers-rs. No timed assertion: every wait is
+// on a condition, with a cap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,9 @@ const RUST_WORKER = join(ROOT, 'tests/rust-worker');
 const RUST_WORKER_OUT = join(ROOT, 'target/rust-worker');
 const BUILD_MS = 20 * 60 * 1000; // a cold build of the app and its dependencies, on two busy cores
 const ARRIVAL_MS = 20000;
+const CAP = 30000;
+// tests/rust-app's start_persisting() and the npm clients below use project `persist`.
+const PERSIST_PREFIX = 'automagik-telemetry:persist:';
 
 /** The newest modification time under `path` (files and directories, recursively). */
 function newest(path) {
@@ -68,9 +74,14 @@ after(async () => {
 
 async function openApp(options) {
   const opened = await openPage(browser, options);
-  await opened.page.goto(`${site.url}/`);
-  await opened.page.waitForFunction(() => window.app);
+  await loadApp(opened.page);
   return opened;
+}
+
+/** (Re)loads the app's page in `page`, a new load of the app. */
+async function loadApp(page) {
+  await page.goto(`${site.url}/`);
+  await page.waitForFunction(() => window.app);
 }
 
 /** Everything received so far, each request checked against the OTLP schema. */
@@ -167,6 +178,150 @@ test('the page going away delivers what is queued', async () => {
   await context.close();
 });
 
+/** The stored batches' values (a head line, then the body) under the `persist` project. */
+const storedValues = (page) =>
+  page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p) && !k.endsWith(':claim')).map((k) => localStorage.getItem(k)), PERSIST_PREFIX);
+
+/** The names of spans and the bodies of logs in requests the receiver accepted (2xx), and the span ids. */
+async function accepted() {
+  const ok = (await rx.validRequests()).filter((r) => r.response.status < 300);
+  const of = (signal) => ok.filter((r) => r.signal === signal).flatMap(items);
+  const spans = of('traces');
+  return { spans: spans.map((s) => s.name), spanIds: spans.map((s) => s.spanId), logs: of('logs').map((l) => l.body.stringValue) };
+}
+
+const names = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}.${i}`);
+const sorted = (a) => [...a].sort();
+
+/**
+ * Waits until `page`'s origin stores no batch and every expected span and log arrived,
+ * then checks each arrived exactly once (span ids unique, names as expected).
+ */
+async function assertDeliveredOnce(page, spans, logs) {
+  await eventually(async () => (await storedValues(page)).length === 0, CAP);
+  const got = await eventually(async () => {
+    const a = await accepted();
+    return a.spans.length >= spans.length && a.logs.length >= logs.length && a;
+  }, CAP);
+  assert.deepEqual(sorted(got.spans), sorted(spans));
+  assert.equal(new Set(got.spanIds).size, got.spanIds.length, 'no span twice');
+  assert.deepEqual(sorted(got.logs), sorted(logs));
+}
+
+async function leave(page) {
+  await page.click('#away');
+  await page.waitForURL('**/away.html');
+}
+
+/** Uncaught exceptions only: failing requests log console errors on purpose here. */
+const pageErrors = (errors) => errors.filter((e) => e.startsWith('pageerror'));
+
+/** `[persisted.batches, sent.requests, retries]` of the app's client. */
+async function persistStatus(page) {
+  const s = await page.evaluate(() => window.app.status());
+  return [s[6], s[1], s[7]];
+}
+
+test('collector failing: the page is left, the collector recovers, a new load of the Rust app sends every event once', async () => {
+  await rx.reset();
+  await rx.script([], { status: 503 });
+  const { page, context, errors } = await openApp();
+  try {
+    assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), '');
+    await page.evaluate(async () => {
+      window.app.track_events('failing', 8); // gzipped: stored in base64
+      window.app.track_log('failing.log');
+      await window.app.flush();
+    });
+    await eventually(async () => (await persistStatus(page))[0] >= 2, CAP);
+    assert.equal((await persistStatus(page))[1], 0, 'nothing was accepted');
+    const heads = (await storedValues(page)).map((v) => v.slice(0, 2));
+    assert.ok(heads.includes('g '), `a gzip batch stored: ${heads}`);
+    // Tracked while the lane fails: the page going away writes them too.
+    await page.evaluate(() => window.app.track_events('later', 2));
+    await leave(page);
+    assert.ok((await storedValues(page)).length >= 3, 'the batches outlive the page');
+    await rx.script([], { status: 200 });
+    await loadApp(page);
+    assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), '');
+    await assertDeliveredOnce(page, [...names('failing', 8), ...names('later', 2)], ['failing.log']);
+    assert.deepEqual(pageErrors(errors), []);
+  } finally {
+    await context.close();
+    await rx.reset();
+  }
+});
+
+test('offline: no retry is spent, and the online event sends what was stored at once', async () => {
+  await rx.reset();
+  const { page, context, errors } = await openApp();
+  try {
+    assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), '');
+    await context.setOffline(true);
+    await page.waitForFunction(() => navigator.onLine === false);
+    await page.evaluate(async () => {
+      window.app.track_events('back', 3);
+      window.app.track_log('back.log');
+      await window.app.flush();
+    });
+    await eventually(async () => (await storedValues(page)).length >= 2, CAP);
+    assert.deepEqual(await persistStatus(page).then((s) => s.slice(1)), [0, 0], 'nothing sent, no retry spent');
+    await context.setOffline(false);
+    await assertDeliveredOnce(page, names('back', 3), ['back.log']);
+    assert.equal((await persistStatus(page))[2], 0, 'no retry spent');
+    assert.deepEqual(pageErrors(errors), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('batches the npm package stored, the Rust app sends once; and the reverse', async (t) => {
+  if (!existsSync(join(ROOT, 'pkg/browser.js'))) return t.skip('pkg/ not built (make pkg/package.json)');
+  await rx.reset();
+  await rx.script([], { status: 503 });
+  const { page, context, errors } = await openApp();
+  // The npm package's client as tests/browser_persist.test.mjs configures it.
+  const npmClient = async () => {
+    const { AutomagikTelemetry } = await import('/npm/browser.js');
+    window.t = new AutomagikTelemetry({
+      projectName: 'persist', version: '1.0.0', endpoint: location.origin + '/collector', enabled: true,
+      maxRetries: 0, retryBackoffBase: 100, flushInterval: 1000, batchSize: 100000,
+    });
+  };
+  try {
+    await page.evaluate(npmClient);
+    await page.evaluate(async () => {
+      for (let i = 0; i < 8; i++) window.t.trackEvent(`npm.${i}`, { index: i, payload: 'p'.repeat(170) });
+      window.t.trackLog('npm.log');
+      await window.t.flush();
+    });
+    await eventually(async () => (await storedValues(page)).length >= 2, CAP);
+    await leave(page);
+    await rx.script([], { status: 200 });
+    await loadApp(page);
+    assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), '');
+    await assertDeliveredOnce(page, names('npm', 8), ['npm.log']);
+
+    await rx.reset();
+    await rx.script([], { status: 503 });
+    await page.evaluate(async () => {
+      window.app.track_events('rust', 8);
+      window.app.track_log('rust.log');
+      await window.app.flush();
+    });
+    await eventually(async () => (await storedValues(page)).length >= 2, CAP);
+    await leave(page);
+    await rx.script([], { status: 200 });
+    await loadApp(page);
+    await page.evaluate(npmClient);
+    await assertDeliveredOnce(page, names('rust', 8), ['rust.log']);
+    assert.deepEqual(pageErrors(errors), []);
+  } finally {
+    await context.close();
+    await rx.reset();
+  }
+});
+
 // In a Cloudflare Worker (workerd through miniflare), where there is no window, no
 // storage and no page: the app's wasm as a hand-written Worker loads it (wasm-bindgen glue,
 // the wasm as a compiled module), tracking per request and flushing under waitUntil.
@@ -193,13 +348,18 @@ test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', a
   // .mjs: miniflare reads a .js module as CommonJS.
   copyFileSync(join(OUT, 'rust_app.js'), join(dir, 'rust_app.mjs'));
   copyFileSync(join(OUT, 'rust_app_bg.wasm'), join(dir, 'rust_app_bg.wasm'));
+  // The crate's JS snippet (js/storage.js), which the glue imports.
+  cpSync(join(OUT, 'snippets'), join(dir, 'snippets'), { recursive: true });
   writeFileSync(join(dir, 'worker.mjs'), WORKER);
   let log = '';
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(dir, 'worker.mjs'),
     modulesRoot: dir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    modulesRules: [
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
+    ],
     compatibilityDate: '2026-04-01',
     bindings: { OTLP_ENDPOINT: rx.url },
     handleRuntimeStdio(stdout, stderr) {

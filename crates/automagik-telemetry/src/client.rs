@@ -158,11 +158,15 @@ impl Shell {
                         settled.push(self.waiters.swap_remove(i).settle);
                     }
                 }
-                // This front door keeps no batches across page loads yet (SPEC §8 is the
-                // npm package's): answering "no storage" turns the core's store off, so it
-                // never asks to write or release one.
-                Action::List { .. } => self.core.listed(now, None),
-                Action::Persist { .. } | Action::Release { .. } => {}
+                Action::List { prefix } => {
+                    let listing = host::store_list(&prefix);
+                    self.core.listed(now, listing.as_deref());
+                }
+                Action::Persist { key, head, body } => {
+                    let written = host::store_put(&key, &head, &body);
+                    self.core.wrote(now, &key, written);
+                }
+                Action::Release { key, then } => host::store_release(&key, then),
             }
         }
         self.rearm(now);

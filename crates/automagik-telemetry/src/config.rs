@@ -82,6 +82,9 @@ options! {
     max_queue_bytes("maxQueueBytes", u32, ms);
     /// `maxBatchBytes` (default 512 KiB).
     max_batch_bytes("maxBatchBytes", u32, ms);
+    /// `persistBytes`: browser pages keep unsent batches in `localStorage` for the next
+    /// page load, up to this many bytes (default 256 KiB; 0 turns it off; SPEC §8).
+    persist_bytes("persistBytes", u32, ms);
     /// `clickhouseEndpoint` (default `http://localhost:8123`).
     clickhouse_endpoint("clickhouseEndpoint", impl Into<String>, text);
     /// `clickhouseDatabase` (default `telemetry`).
@@ -239,6 +242,7 @@ mod tests {
             .flush_interval(0)
             .compression_enabled(false)
             .max_retries(0)
+            .persist_bytes(0)
             .verbose(true)
             .scrub_keys(["employee_no"])
             .parse()
@@ -252,7 +256,7 @@ mod tests {
             (250, 7, 0)
         );
         assert!(!c.compression_enabled && c.verbose);
-        assert_eq!(c.max_retries, 0);
+        assert_eq!((c.max_retries, c.persist_bytes), (0, 0));
         assert_eq!(c.scrub, Some(vec!["employee_no".to_string()]));
         assert_eq!(
             Config::new("p", "v").scrub(false).parse().unwrap().scrub,

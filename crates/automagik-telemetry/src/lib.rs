@@ -4,10 +4,14 @@
 //!
 //! It runs the same JS-free core (`automagik-telemetry-core`) as the npm package
 //! `@automagik/telemetry`: the same record model, queue, encoders, personal-data
-//! scrubbing, delivery lanes, retries and unload path, and the same bytes on the wire.
-//! Host access goes through `web-sys`/`js-sys` (fetch with a timeout, keepalive fetch or
-//! `sendBeacon` when the page goes away, `localStorage` for the anonymous user id and the
-//! opt-out, the page lifecycle events). No tokio, no threads, no `std::time`.
+//! scrubbing, delivery lanes, retries, unload path and persistence, and the same bytes on
+//! the wire. Host access goes through `web-sys`/`js-sys` (fetch with a timeout, keepalive
+//! fetch or `sendBeacon` when the page goes away, the page lifecycle and online/offline
+//! events) and one JS snippet, the npm package's `localStorage` code: in a browser page,
+//! unsent batches are kept there for the next page load under the npm package's keys and
+//! format, each sent by one tab (the claim across tabs is that snippet's), so either front
+//! door restores the other's. The anonymous user id and the opt-out are kept there too.
+//! No tokio, no threads, no `std::time`.
 //!
 //! The crate brings no global allocator and no panic handler: the app owns those.
 //!
@@ -45,7 +49,7 @@ mod layer;
 mod value;
 
 pub use automagik_telemetry_core::record::AttrValue;
-pub use automagik_telemetry_core::status::{Coerced, Dropped, PerSignal, Sent, Status};
+pub use automagik_telemetry_core::status::{Coerced, Dropped, PerSignal, Persisted, Sent, Status};
 pub use client::{Flush, Telemetry};
 pub use config::{Config, ConfigError};
 #[cfg(feature = "tracing")]

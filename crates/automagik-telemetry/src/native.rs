@@ -55,6 +55,17 @@ pub fn enablement_facts(config: &Config, configured: Option<bool>) -> Facts {
 
 pub fn persist_opt_out(_opted_out: bool) {}
 
+/// No storage here (nor does the core ask: it keeps batches in browser pages only).
+pub fn store_list(_prefix: &str) -> Option<String> {
+    None
+}
+
+pub fn store_put(_key: &str, _head: &str, _body: &[u8]) -> Result<(), String> {
+    Err("no storage".into())
+}
+
+pub fn store_release(_key: &str, _then: automagik_telemetry_core::persist::Then) {}
+
 pub fn start_session(environment: String) -> (u64, Identity, Option<String>) {
     let identity = Identity {
         user_id: uuid_v4([1; 16]),

@@ -2,6 +2,9 @@
 //! beacon, timers and lifecycle, through `js-sys`/`web-sys`. It mirrors the npm
 //! package's `js/host.js`, `js/transport.js`, `js/timers.js` and `js/lifecycle.js`:
 //! every function degrades (to "unknown", to a counted failure) rather than throwing.
+//! Storage is the npm package's own code, this crate's `js/storage.js`, which both front
+//! doors load: one copy of the stored batches' keys and format and of the claim across
+//! tabs (SPEC §8), so a page restores what either front door stored.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -16,6 +19,7 @@ use automagik_telemetry_core::enablement::Facts;
 use automagik_telemetry_core::encoder::Identity;
 use automagik_telemetry_core::ids::uuid_v4;
 use automagik_telemetry_core::page::PageEvent;
+use automagik_telemetry_core::persist::Then;
 use automagik_telemetry_core::retry::Outcome;
 
 use crate::Config;
@@ -31,6 +35,22 @@ extern "C" {
     fn clear_timeout(handle: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = performance, js_name = now, catch)]
     fn performance_now() -> Result<f64, JsValue>;
+}
+
+// Strings come back as plain JS values (`undefined` for none), read with `as_string`.
+#[wasm_bindgen(module = "/js/storage.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = storageGet)]
+    fn storage_get_js(key: &str) -> JsValue;
+    #[wasm_bindgen(js_name = storageSet)]
+    fn storage_set(key: &str, value: Option<&str>);
+    #[wasm_bindgen(js_name = storeList)]
+    fn store_list_js(prefix: &str) -> JsValue;
+    #[wasm_bindgen(js_name = storePut)]
+    fn store_put_js(key: &str, head: &str, body: &[u8]) -> JsValue;
+    #[wasm_bindgen(js_name = storeRelease)]
+    fn store_release_js(key: &str, then: u32);
+    fn claimed(key: &str, ttl_ms: u32) -> js_sys::Promise;
 }
 
 fn global() -> JsValue {
@@ -152,22 +172,45 @@ pub fn warn(line: &str) {
 const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
 const USER_ID_KEY: &str = "automagik_telemetry_user_id";
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 fn storage_get(key: &str) -> Option<String> {
-    storage()?.get_item(key).ok()?
+    storage_get_js(key).as_string()
 }
 
-fn storage_set(key: &str, value: Option<&str>) {
-    if let Some(s) = storage() {
-        // Quota or privacy mode: the value lives for this page only.
-        let _ = match value {
-            Some(v) => s.set_item(key, v),
-            None => s.remove_item(key),
-        };
+/// A line `<key suffix> <value length>` per stored batch under `prefix`, oldest first;
+/// `None` where there is no storage.
+pub fn store_list(prefix: &str) -> Option<String> {
+    store_list_js(prefix).as_string()
+}
+
+/// Stores a batch; `Err` with the storage's complaint when it refused (a full quota).
+pub fn store_put(key: &str, head: &str, body: &[u8]) -> Result<(), String> {
+    match store_put_js(key, head, body).as_string() {
+        Some(e) if !e.is_empty() => Err(e),
+        _ => Ok(()),
     }
+}
+
+/// Does `then` to the batch under `key`, then lets go of this tab's claim on it.
+pub fn store_release(key: &str, then: Then) {
+    store_release_js(key, then as u32);
+}
+
+/// Claims the stored batch under `key` for this tab, exclusively across the origin's tabs
+/// (held until [`store_release`]), and reads it: its URL, body and whether the body is
+/// gzipped. `None` when another tab holds it or it is gone.
+async fn claim(key: &str, ttl_ms: u32) -> Option<(String, Vec<u8>, bool)> {
+    let batch: js_sys::Array = wasm_bindgen_futures::JsFuture::from(claimed(key, ttl_ms))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let url = batch.get(0).as_string()?;
+    let body = batch.get(1).dyn_into::<Uint8Array>().ok()?.to_vec();
+    Some((
+        url,
+        body,
+        batch.get(2).as_string().as_deref() == Some("gzip"),
+    ))
 }
 
 fn privacy_signal() -> bool {
@@ -341,10 +384,11 @@ impl Transport {
         }
     }
 
-    /// Sends `body` as `t` says.
-    pub fn send(&self, t: &Transmit, body: Vec<u8>) {
+    /// Sends `body` as `t` says; a stored batch (SPEC §8) is claimed first and sent as
+    /// stored.
+    pub fn send(&self, t: &Transmit, mut body: Vec<u8>) {
         let on_reply = Rc::clone(&self.on_reply);
-        let t = t.clone();
+        let mut t = t.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let reported = Rc::new(Cell::new(false));
             let report = {
@@ -358,6 +402,14 @@ impl Transport {
                 }
             };
             let report = Rc::new(report);
+            if t.stored {
+                // As js/transport.js: the claim outlives the request's timeout by 5 s.
+                let ttl = t.timeout_ms.saturating_add(5000);
+                let Some((url, stored, gzip)) = claim(&t.url, ttl).await else {
+                    return report(reply(Outcome::Refused, 0, String::new()));
+                };
+                (t.url, body, t.gzip) = (url, stored, gzip);
+            }
             attempt(&t, body, Rc::clone(&report)).await;
         });
     }
@@ -429,7 +481,16 @@ async fn attempt(t: &Transmit, body: Vec<u8>, report: Rc<impl Fn(Reply) + 'stati
 }
 
 async fn fetch_once(url: &str, init: &RequestInit) -> Reply {
-    let network = |e: JsValue| reply(Outcome::Network(describe(&e)), 0, String::new());
+    // While the browser says it is offline, a failure spends no retry (SPEC §8).
+    let network = |e: JsValue| {
+        let offline = get(&get(&global(), "navigator"), "onLine").as_bool() == Some(false);
+        let outcome = if offline {
+            Outcome::Offline
+        } else {
+            Outcome::Network(describe(&e))
+        };
+        reply(outcome, 0, String::new())
+    };
     let promise = match fetch_with(url, init) {
         Ok(p) => p,
         Err(e) => return network(e),
@@ -525,13 +586,20 @@ fn beacon(url: &str, body: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
-/// The page's hide and show events, removed on drop.
+/// The page's hide and show events and the browser going offline and online, as
+/// `js/lifecycle.js` listens for them; removed on drop.
 pub struct PageListeners {
     window: web_sys::Window,
     callback: Closure<dyn FnMut(web_sys::Event)>,
 }
 
-const EVENTS: [&str; 3] = ["visibilitychange", "pagehide", "pageshow"];
+const EVENTS: [&str; 5] = [
+    "visibilitychange",
+    "pagehide",
+    "pageshow",
+    "online",
+    "offline",
+];
 
 impl PageListeners {
     /// Listens where there is a page; `None` elsewhere (a Worker).
@@ -550,7 +618,11 @@ impl PageListeners {
                     PageEvent::Hidden { compress }
                 }
                 "pagehide" => PageEvent::Hidden { compress },
+                // Visible again: stored batches wait while the page is hidden.
+                "visibilitychange" => PageEvent::Shown,
                 "pageshow" if get(&e, "persisted").as_bool() == Some(true) => PageEvent::Shown,
+                "online" => PageEvent::Online(true),
+                "offline" => PageEvent::Online(false),
                 _ => return,
             };
             on_event(event);

@@ -57,13 +57,34 @@ mod app {
         batch_size: u32,
         compression: bool,
     ) -> String {
-        let config = Config::new("rust-app", "1.0.0")
-            .endpoint(endpoint)
-            .enabled(true)
-            .flush_interval(flush_interval)
-            .batch_size(batch_size)
-            .retry_backoff_base(20)
-            .compression_enabled(compression);
+        start_with(
+            Config::new("rust-app", "1.0.0")
+                .endpoint(endpoint)
+                .enabled(true)
+                .flush_interval(flush_interval)
+                .batch_size(batch_size)
+                .retry_backoff_base(20)
+                .compression_enabled(compression),
+        )
+    }
+
+    /// A client configured as tests/browser_persist.test.mjs configures the npm
+    /// package's (project `persist`, no retries: a failing collector leaves its batches
+    /// stored at once), so either front door restores what the other stored.
+    #[wasm_bindgen]
+    pub fn start_persisting(endpoint: &str) -> String {
+        start_with(
+            Config::new("persist", "1.0.0")
+                .endpoint(endpoint)
+                .enabled(true)
+                .max_retries(0)
+                .retry_backoff_base(100)
+                .flush_interval(1000)
+                .batch_size(100000),
+        )
+    }
+
+    fn start_with(config: Config) -> String {
         match Telemetry::new(config) {
             Ok(t) => {
                 let subscriber = tracing_subscriber::registry().with(TracingLayer::new(t.clone()));
@@ -158,6 +179,14 @@ mod app {
         }
     }
 
+    /// A log record with `message` as its body.
+    #[wasm_bindgen]
+    pub fn track_log(message: &str) {
+        if let Some(t) = client() {
+            t.track_log(message, LogSeverity::Info, attrs! {});
+        }
+    }
+
     /// The items of the byte-equality comparison (tests/rust_crate.test.mjs has the npm
     /// side's twin): with ids and clocks fixed, both front doors must send the same bytes.
     #[wasm_bindgen]
@@ -224,7 +253,8 @@ mod app {
         })
     }
 
-    /// `[queue_size, sent.requests, sent.items, in_flight, enabled, dropped.invalid]`.
+    /// `[queue_size, sent.requests, sent.items, in_flight, enabled, dropped.invalid,
+    /// persisted.batches, retries]`.
     #[wasm_bindgen]
     pub fn status() -> Vec<f64> {
         let Some(t) = client() else { return vec![] };
@@ -236,6 +266,8 @@ mod app {
             s.in_flight as f64,
             f64::from(u8::from(s.enabled)),
             s.dropped.invalid as f64,
+            s.persisted.batches as f64,
+            s.retries as f64,
         ]
     }
 }

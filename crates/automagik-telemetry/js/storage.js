@@ -2,7 +2,12 @@
 // client's key prefix, and the claim that gives one stored batch to one tab at a time.
 // What is stored, when, what is sent, kept or deleted is decided by the core
 // (crates/core/src/persist.rs, delivery.rs); nothing here throws.
-import { storage, storageGet, storageSet } from './host.js';
+//
+// Both front doors run this one file: the same keys, format and claims, so a page restores
+// what either stored. It lives in the Rust crate, which can ship only its own files; the
+// npm package loads it by its path from the repo root (and finds it at that path under
+// pkg/snippets/). It imports nothing, so that it works as either crate's snippet. Both
+// keep the anonymous user id and the opt-out through its storageGet/storageSet too.
 
 // Storage changes reach other tabs a little after lock grants do: under a claim, a batch
 // is read only after this long, so a tab that just deleted it (and let go) is seen.
@@ -13,6 +18,50 @@ const TAB = Math.random().toString(36).slice(2);
 // How to let go of each claim this tab holds, by key.
 const held = new Map();
 const expiry = (claim) => Number(claim.split(' ')[1]);
+
+/** The runtime's localStorage, or undefined. */
+function storage() {
+  try {
+    return typeof globalThis.localStorage === 'object' ? globalThis.localStorage : undefined;
+  } catch {
+    return undefined; // e.g. a sandboxed iframe throws on access
+  }
+}
+
+/** A persisted value, or undefined where the runtime has no storage. */
+export function storageGet(key) {
+  try {
+    const s = storage();
+    const v = s && s.getItem(key);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Persists `value` under `key` (removes it when `value` is undefined), where possible.
+ * Returns '', or why the storage refused (a full quota, privacy mode): the value then lives
+ * for this instance only.
+ */
+export function storageSet(key, value) {
+  try {
+    const s = storage();
+    if (s) value === undefined ? s.removeItem(key) : s.setItem(key, value);
+    return '';
+  } catch (e) {
+    return why(e);
+  }
+}
+
+/** A short description of a thrown value that cannot itself throw. */
+function why(e) {
+  try {
+    return String((e && e.message) || e) || 'storage failed';
+  } catch {
+    return 'storage failed';
+  }
+}
 
 /**
  * `<suffix> <value length>` lines, oldest first, for the stored batches under `prefix`
@@ -105,6 +154,9 @@ export function claimStored(key, ttl, then) {
     setTimeout(then);
   }
 }
+
+/** claimStored's `then` argument as a promise's value: what the Rust crate awaits. */
+export const claimed = (key, ttl) => new Promise((then) => claimStored(key, ttl, then));
 
 /**
  * Does what the core said to the batch under `key` (0 keep, 1 delete, 2 count one more
