@@ -6,7 +6,8 @@
 // nothing but the status. No timed assertion: every wait is on a condition, with a cap.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startReceiver, items, eventually } from './support/receiver.mjs';
+import { startReceiver, eventually } from './support/receiver.mjs';
+import { accepted, assertDeliveredOnce as deliveredOnce, names } from './support/persisted.mjs';
 import { launchBrowser, openPage, serveSdkPage } from './support/browser.mjs';
 
 const CAP = 30000;
@@ -75,31 +76,8 @@ function track(page, prefix, n, extra = {}) {
 const status = (page) => page.evaluate(() => window.t.getStatus());
 const storedKeys = (page) => page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p)), PREFIX);
 
-/** Spans and logs in requests the receiver accepted (2xx), after checking all are valid OTLP. */
-async function accepted() {
-  const ok = (await rx.validRequests()).filter((r) => r.response.status < 300);
-  const of = (signal) => ok.filter((r) => r.signal === signal).flatMap(items);
-  const spans = of('traces');
-  return { spans: spans.map((s) => s.name), spanIds: spans.map((s) => s.spanId), logs: of('logs').map((l) => l.body.stringValue) };
-}
-
-const names = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}.${i}`);
-const sorted = (a) => [...a].sort();
-
-/**
- * Waits until `page`'s origin stores nothing and every expected span and log arrived,
- * then checks each arrived exactly once (span ids unique, names as expected).
- */
-async function assertDeliveredOnce(page, spans, logs) {
-  await eventually(async () => (await storedKeys(page)).length === 0, CAP);
-  const got = await eventually(async () => {
-    const a = await accepted();
-    return a.spans.length >= spans.length && a.logs.length >= logs.length && a;
-  }, CAP);
-  assert.deepEqual(sorted(got.spans), sorted(spans));
-  assert.equal(new Set(got.spanIds).size, got.spanIds.length, 'no span twice');
-  assert.deepEqual(sorted(got.logs), sorted(logs));
-}
+/** Every span and log arrived exactly once, and `page`'s origin stores no batch. */
+const assertDeliveredOnce = (page, spans, logs) => deliveredOnce(rx, () => storedKeys(page), spans, logs, CAP);
 
 /** Closes `page` as a tab is closed (unload handlers run), once it is gone. */
 async function closeTab(page) {
@@ -332,7 +310,7 @@ test('opt-out: disable() deletes what is stored, and a reload sends none of it',
     }, config());
     assert.equal(s.enabled, false, 'the opt-out persists');
     assert.equal(s.persisted.batches, 0);
-    assert.equal((await accepted()).spans.length, 0, 'nothing stored is sent');
+    assert.equal((await accepted(rx)).spans.length, 0, 'nothing stored is sent');
     assert.equal(await page.evaluate(() => localStorage.getItem('app:own')), 'kept');
     assert.deepEqual(errors, []);
   } finally {

@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { startReceiver, items, attrs, eventually } from './support/receiver.mjs';
 import { launchBrowser, openPage, serveStatic } from './support/browser.mjs';
+import { assertDeliveredOnce as deliveredOnce, names } from './support/persisted.mjs';
 import { Miniflare } from 'miniflare';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -182,31 +183,8 @@ test('the page going away delivers what is queued', async () => {
 const storedValues = (page) =>
   page.evaluate((p) => Object.keys(localStorage).filter((k) => k.startsWith(p) && !k.endsWith(':claim')).map((k) => localStorage.getItem(k)), PERSIST_PREFIX);
 
-/** The names of spans and the bodies of logs in requests the receiver accepted (2xx), and the span ids. */
-async function accepted() {
-  const ok = (await rx.validRequests()).filter((r) => r.response.status < 300);
-  const of = (signal) => ok.filter((r) => r.signal === signal).flatMap(items);
-  const spans = of('traces');
-  return { spans: spans.map((s) => s.name), spanIds: spans.map((s) => s.spanId), logs: of('logs').map((l) => l.body.stringValue) };
-}
-
-const names = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}.${i}`);
-const sorted = (a) => [...a].sort();
-
-/**
- * Waits until `page`'s origin stores no batch and every expected span and log arrived,
- * then checks each arrived exactly once (span ids unique, names as expected).
- */
-async function assertDeliveredOnce(page, spans, logs) {
-  await eventually(async () => (await storedValues(page)).length === 0, CAP);
-  const got = await eventually(async () => {
-    const a = await accepted();
-    return a.spans.length >= spans.length && a.logs.length >= logs.length && a;
-  }, CAP);
-  assert.deepEqual(sorted(got.spans), sorted(spans));
-  assert.equal(new Set(got.spanIds).size, got.spanIds.length, 'no span twice');
-  assert.deepEqual(sorted(got.logs), sorted(logs));
-}
+/** Every span and log arrived exactly once, and `page`'s origin stores no batch. */
+const assertDeliveredOnce = (page, spans, logs) => deliveredOnce(rx, () => storedValues(page), spans, logs, CAP);
 
 async function leave(page) {
   await page.click('#away');
@@ -341,20 +319,15 @@ export default {
 };
 `;
 
-test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', async (t) => {
-  await rx.reset();
-  const dir = join(ROOT, 'target/rust-app-worker');
-  mkdirSync(dir, { recursive: true });
-  // .mjs: miniflare reads a .js module as CommonJS.
-  copyFileSync(join(OUT, 'rust_app.js'), join(dir, 'rust_app.mjs'));
-  copyFileSync(join(OUT, 'rust_app_bg.wasm'), join(dir, 'rust_app_bg.wasm'));
-  // The crate's JS snippet (js/storage.js), which the glue imports.
-  cpSync(join(OUT, 'snippets'), join(dir, 'snippets'), { recursive: true });
-  writeFileSync(join(dir, 'worker.mjs'), WORKER);
+/**
+ * Runs the Worker module `script` of `dir` in workerd (miniflare) with the receiver's URL as
+ * `OTLP_ENDPOINT`, disposed after test `t`; `output()` is what workerd printed so far.
+ */
+function workerd(t, dir, script) {
   let log = '';
   const mf = new Miniflare({
     modules: true,
-    scriptPath: join(dir, 'worker.mjs'),
+    scriptPath: join(dir, script),
     modulesRoot: dir,
     modulesRules: [
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
@@ -367,8 +340,21 @@ test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', a
     },
   });
   t.after(() => mf.dispose());
+  return { mf, output: () => log };
+}
+test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', async (t) => {
+  await rx.reset();
+  const dir = join(ROOT, 'target/rust-app-worker');
+  mkdirSync(dir, { recursive: true });
+  // .mjs: miniflare reads a .js module as CommonJS.
+  copyFileSync(join(OUT, 'rust_app.js'), join(dir, 'rust_app.mjs'));
+  copyFileSync(join(OUT, 'rust_app_bg.wasm'), join(dir, 'rust_app_bg.wasm'));
+  // The crate's JS snippet (js/storage.js), which the glue imports.
+  cpSync(join(OUT, 'snippets'), join(dir, 'snippets'), { recursive: true });
+  writeFileSync(join(dir, 'worker.mjs'), WORKER);
+  const { mf, output } = workerd(t, dir, 'worker.mjs');
   const res = await mf.dispatchFetch('http://worker.test/?p=w');
-  assert.equal(res.status, 200, `${await res.clone().text()}\n${log}`);
+  assert.equal(res.status, 200, `${await res.clone().text()}\n${output()}`);
   const status = await res.json();
   assert.equal(status[4], 1, 'enabled');
   const got = await eventually(async () => {
@@ -380,7 +366,7 @@ test('in a Cloudflare Worker (workerd), flush() under ctx.waitUntil delivers', a
   const traces = (await rx.validRequests()).find((r) => r.signal === 'traces');
   const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
   assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
-  assert.doesNotMatch(log, /panicked|error/i);
+  assert.doesNotMatch(output(), /panicked|error/i);
 });
 
 // The loader workers-rs's worker-build would write (it is not used here: it fetches its
@@ -406,24 +392,9 @@ test('in a Worker written with workers-rs (workerd), flush() under ctx.wait_unti
   // .mjs: miniflare reads a .js module as CommonJS (the glue's snippets are ES modules too).
   copyFileSync(join(dir, 'rust_worker.js'), join(dir, 'rust_worker.mjs'));
   writeFileSync(join(dir, 'shim.mjs'), RUST_WORKER_SHIM);
-  let log = '';
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(dir, 'shim.mjs'),
-    modulesRoot: dir,
-    modulesRules: [
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
-    ],
-    compatibilityDate: '2026-04-01',
-    bindings: { OTLP_ENDPOINT: rx.url },
-    handleRuntimeStdio(stdout, stderr) {
-      for (const s of [stdout, stderr]) s.on('data', (d) => (log += d));
-    },
-  });
-  t.after(() => mf.dispose());
+  const { mf, output } = workerd(t, dir, 'shim.mjs');
   const res = await mf.dispatchFetch('http://worker.test/orders/7');
-  assert.equal(res.status, 200, `${await res.clone().text()}\n${log}`);
+  assert.equal(res.status, 200, `${await res.clone().text()}\n${output()}`);
   assert.equal(await res.text(), '/orders/7');
   const got = await eventually(async () => {
     const r = await received();
@@ -436,7 +407,7 @@ test('in a Worker written with workers-rs (workerd), flush() under ctx.wait_unti
   const resource = attrs(traces.json.resourceSpans[0].resource.attributes);
   assert.deepEqual(resource['service.name'], { stringValue: 'rust-worker' });
   assert.deepEqual(resource['process.runtime.name'], { stringValue: 'workerd' });
-  assert.doesNotMatch(log, /panicked|error/i);
+  assert.doesNotMatch(output(), /panicked|error/i);
 });
 
 // Fixes randomness and clocks for both front doors, and captures what each sends (a
