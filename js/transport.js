@@ -19,7 +19,7 @@ import { claimStored } from '../crates/automagik-telemetry/js/storage.js';
  * `keepalive` requests must outlive the page: a keepalive fetch, or `navigator.sendBeacon`
  * on a host without fetch (a beacon carries no headers, so the core sends it plain).
  * `stored`: `url` is the key of a stored batch (SPEC §8), sent as stored once this tab
- * holds it; REFUSED when another tab holds it or it is gone.
+ * holds it; REFUSED when it is gone, or another tab held it for longer than the wait.
  */
 export function send(done, id, url, body, contentEncoding, authorization, timeoutMs, keepalive, stored) {
   const payload = body.slice();

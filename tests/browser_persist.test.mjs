@@ -198,6 +198,46 @@ test('three tabs opened at once over stored batches: every event arrives exactly
 test('three tabs without navigator.locks (a claim written to storage): every event arrives exactly once', () =>
   threeTabs({ init: [[() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }), undefined]] }));
 
+/** A Web Lock named `key` held by `page` until `page` goes (as a tab mid-send holds one). */
+const holdLock = (page, key) =>
+  page.evaluate((k) => new Promise((held) => navigator.locks.request(k, () => (held(), new Promise(() => {})))), key);
+
+/**
+ * A tab dies holding the claim on every stored batch (its Web Locks, or, without
+ * `navigator.locks`, the claims it wrote, expiring in 3 s); a page open meanwhile waits for
+ * the claims to go and sends each batch once.
+ */
+async function deadTab({ init = [] } = {}) {
+  await rx.reset();
+  const { context, page, errors } = await openPage(browser, { init });
+  page.removeAllListeners('requestfailed');
+  page.removeAllListeners('console');
+  try {
+    await page.close();
+    await persistRounds(context, errors, 'dead', 1, 3);
+    const dying = await open(context, errors);
+    const keys = await storedKeys(dying);
+    if (await dying.evaluate(() => !!navigator.locks)) {
+      for (const key of keys) await holdLock(dying, key);
+    } else {
+      await dying.evaluate((ks) => ks.forEach((k) => localStorage.setItem(`${k}:claim`, `deadtab ${Date.now() + 3000}`)), keys);
+    }
+    const next = await open(context, errors);
+    await next.evaluate((c) => (window.t = new window.sdk.AutomagikTelemetry(c)), config());
+    await eventually(async () => (await status(next)).inFlight > 0, CAP);
+    await closeTab(dying);
+    await assertDeliveredOnce(next, names('dead0', 3), ['dead0.log']);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+}
+
+test('a batch a tab left locked when it died goes once the browser lets the lock go, exactly once', () => deadTab());
+
+test('without navigator.locks, a batch a dead tab left claimed goes once the claim expires, exactly once', () =>
+  deadTab({ init: [[() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }), undefined]] }));
+
 test('crash: batches stored while the collector fails survive the renderer, and the next load delivers', async () => {
   await rx.reset();
   await rx.script([], { status: 503 });

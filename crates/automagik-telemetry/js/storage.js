@@ -12,6 +12,8 @@
 // Storage changes reach other tabs a little after lock grants do: under a claim, a batch
 // is read only after this long, so a tab that just deleted it (and let go) is seen.
 const SETTLE_MS = 100;
+// How often a tab waiting for another tab's claim written to storage looks again.
+const WAIT_MS = 250;
 const CLAIM = ':claim';
 // Tells this tab's claims written to storage from other tabs'.
 const TAB = Math.random().toString(36).slice(2);
@@ -111,9 +113,13 @@ export function storePut(key, head, body) {
 /**
  * Claims the batch under `key` for this tab, exclusively across the tabs of the origin,
  * then calls `then([url, body, contentEncoding])` as stored, always later; `then()` when
- * another tab holds it or it is gone. With `navigator.locks`, the claim is a Web Lock
- * named by the key (the browser lets it go if the tab dies); without, a claim written
- * beside the batch that expires after `ttl` ms. The claim is held until storeRelease(key).
+ * it is gone, or another tab held it for longer than `ttl` ms. With `navigator.locks`, the
+ * claim is a Web Lock named by the key (the browser lets it go if the tab dies); without,
+ * a claim written beside the batch that expires after `ttl` ms. A tab that finds the batch
+ * claimed waits: the holder deletes it before letting go (this tab then finds it gone), or
+ * its tab died and the claim goes (a dead tab's written claim, when it expires). Leaving it
+ * at once would leave a dead tab's batch to the next page load. The claim is held until
+ * storeRelease(key).
  */
 export function claimStored(key, ttl, then) {
   // Under the claim, after SETTLE_MS: the batch, if the claim is still ours and it is stored.
@@ -137,19 +143,29 @@ export function claimStored(key, ttl, then) {
   try {
     const locks = globalThis.navigator && globalThis.navigator.locks;
     if (locks && typeof locks.request === 'function') {
-      locks
-        .request(key, { ifAvailable: true }, (lock) => (lock ? new Promise((release) => settle(release, () => 1)) : then()))
-        .catch(() => then());
+      const signal = typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(ttl) : undefined;
+      locks.request(key, { signal }, () => new Promise((release) => settle(release, () => 1))).catch(() => then());
       return;
     }
     const claim = key + CLAIM;
-    const other = storageGet(claim);
-    const mine = `${TAB} ${Date.now() + ttl}`;
-    if ((other && !other.startsWith(TAB + ' ') && expiry(other) > Date.now()) || storageSet(claim, mine)) return setTimeout(then);
-    settle(
-      () => storageGet(claim) === mine && storageSet(claim),
-      () => storageGet(claim) === mine,
-    );
+    const deadline = Date.now() + ttl;
+    const attempt = () => {
+      try {
+        const other = storageGet(claim);
+        if (other && !other.startsWith(TAB + ' ') && expiry(other) > Date.now()) {
+          return Date.now() < deadline ? setTimeout(attempt, WAIT_MS) : then();
+        }
+        const mine = `${TAB} ${Date.now() + ttl}`;
+        if (storageSet(claim, mine)) return then();
+        settle(
+          () => storageGet(claim) === mine && storageSet(claim),
+          () => storageGet(claim) === mine,
+        );
+      } catch {
+        then();
+      }
+    };
+    setTimeout(attempt);
   } catch {
     setTimeout(then);
   }

@@ -75,9 +75,10 @@ pub struct Transmit {
     /// Sent while the page goes away: it must outlive the page (keepalive or beacon).
     pub keepalive: bool,
     /// A stored batch (SPEC §8): `url` is its storage key. The shell claims it for this
-    /// page, then sends it as stored (its body, encoding and URL); when another page holds
-    /// it, or it is gone, the reply is [`Outcome::Refused`] and the claim is let go. Else
-    /// the claim is held until [`Action::Release`].
+    /// page (waiting, for at most `timeout_ms` + 5 s, while another page holds it), then
+    /// sends it as stored (its body, encoding and URL); when it is gone (another page
+    /// delivered it) or the wait ran out, the reply is [`Outcome::Refused`] and the claim is
+    /// let go. Else the claim is held until [`Action::Release`].
     pub stored: bool,
 }
 
