@@ -21,8 +21,9 @@ const WINDOW: usize = 32 * 1024;
 const MIN_MATCH: usize = 6;
 /// The longest match deflate can express.
 const MAX_MATCH: usize = 258;
-/// Bytes hashed to find a match candidate; at most `MIN_MATCH`.
-const HASHED: usize = 4;
+/// Bytes hashed to find a match candidate (the `u32` that [`hash`] reads); at most
+/// `MIN_MATCH`.
+const HASHED: usize = core::mem::size_of::<u32>();
 /// log2 of the hash table's size.
 const HASH_BITS: u32 = 12;
 /// Of the positions a match covers, how many (from its start) are indexed for later
@@ -85,7 +86,7 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
     bits.finish();
 }
 
-/// Hash of the `HASHED` bytes `at` starts with (Knuth's multiplicative hash).
+/// Hash of the `HASHED` (four) bytes `at` starts with (Knuth's multiplicative hash).
 fn hash(at: &[u8]) -> usize {
     let v = u32::from_le_bytes([at[0], at[1], at[2], at[3]]);
     (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize

@@ -960,7 +960,7 @@ impl Delivery {
     }
 
     fn fresh_id(&mut self) -> u32 {
-        self.next_id = self.next_id.wrapping_add(1) & 0x3fff_ffff;
+        self.next_id = self.next_id.wrapping_add(1);
         self.next_id
     }
 

@@ -289,6 +289,15 @@ impl Reqs {
         self.0.iter()
     }
 
+    /// The ids of the requests in flight (sent, not answered).
+    fn in_flight(&self) -> Vec<RequestId> {
+        self.0
+            .iter()
+            .filter(|r| matches!(r.st, St::InFlight))
+            .map(|r| r.id)
+            .collect()
+    }
+
     fn get_mut(&mut self, id: &RequestId) -> Option<&mut Req> {
         self.0.iter_mut().find(|r| r.id == *id)
     }
@@ -1959,13 +1968,7 @@ impl Run {
     }
 
     fn reply_random(&mut self) {
-        let flying: Vec<RequestId> = self
-            .p
-            .reqs
-            .iter()
-            .filter(|(_, r)| matches!(r.st, St::InFlight))
-            .map(|(id, _)| *id)
-            .collect();
+        let flying = self.p.reqs.in_flight();
         if flying.is_empty() {
             return self.track();
         }
@@ -2091,13 +2094,7 @@ impl Run {
         let mut events = 0;
         loop {
             assert!(events < 100_000, "the drain does not end");
-            let flying: Vec<RequestId> = self
-                .p
-                .reqs
-                .iter()
-                .filter(|(_, r)| matches!(r.st, St::InFlight))
-                .map(|(id, _)| *id)
-                .collect();
+            let flying = self.p.reqs.in_flight();
             if !flying.is_empty() {
                 for id in flying {
                     let (ok, _) = self.outcome_for(id, true);
