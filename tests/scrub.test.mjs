@@ -34,7 +34,8 @@ const SECRETS = {
 /** What must never arrive, per category. */
 const NEEDLES = {
   email: 'alice.smith',
-  card: '4111',
+  // With its space: '4111' alone also turns up in random hex ids and timestamps.
+  card: '4111 1111',
   jwt: 'eyJhbGciOiJIUzI1NiJ9',
   bearer: 'abc123def456',
   aws: 'AKIAIOSFODNN7EXAMPLE',
