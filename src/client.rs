@@ -106,9 +106,8 @@ impl Shell {
     /// Begins the session (identity, random salt) when the core asks for it.
     fn start_session(&mut self) {
         if self.core.needs_session() {
-            let start = host::start_session(self.environment.clone());
-            self.core
-                .start_session(start.seed, start.identity, start.fault);
+            let (start, fault) = host::start_session(self.environment.clone());
+            self.core.start_session(start.seed, start.identity, fault);
         }
     }
 

@@ -1,17 +1,17 @@
-//! Bindings to `js/host.js`: runtime facts, environment, privacy signals, randomness and
-//! debug output; and to the shared storage helpers (`crates/automagik-telemetry/js/storage.js`).
+//! Bindings to `crates/automagik-telemetry/js/host.js`: runtime facts, environment, privacy
+//! signals, randomness and debug output; and to the shared storage helpers
+//! (`crates/automagik-telemetry/js/storage.js`).
 
 use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::enablement::{ci_value_set, Facts, CI_VARS, ENABLE_VAR};
-use automagik_telemetry_core::encoder::Identity;
-use automagik_telemetry_core::ids::uuid_v4;
+use automagik_telemetry_core::session::{self, Session, OPT_OUT_KEY, RANDOM_BYTES, USER_ID_KEY};
 
 // Strings come back as plain JS values, read with `as_string`: a `String` return makes
 // wasm-bindgen write a wrapper per import that passes it through a return slot.
-#[wasm_bindgen(module = "/js/host.js")]
+#[wasm_bindgen(module = "/crates/automagik-telemetry/js/host.js")]
 extern "C" {
     #[wasm_bindgen(js_name = runtimeInfo)]
     fn runtime_info_js() -> JsValue;
@@ -49,25 +49,9 @@ fn storage_get(key: &str) -> Option<String> {
     storage_get_js(key).as_string()
 }
 
-const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
-const USER_ID_KEY: &str = "automagik_telemetry_user_id";
-
 /// The name of the running JS runtime (`browser`, `workerd`, `deno`, `node`).
 pub fn runtime_name() -> String {
-    runtime_fields(&runtime_info())[0].into()
-}
-
-/// The fields of `runtimeInfo()`: name, version, OS, host name. A byte scan rather than
-/// `str::split`, whose pattern machinery is ~0.3 KB of gzipped wasm.
-fn runtime_fields(info: &str) -> [&str; 4] {
-    let mut fields = [""; 4];
-    let mut rest = info;
-    for field in &mut fields {
-        let end = rest.bytes().position(|b| b == b'\n').unwrap_or(rest.len());
-        *field = rest.get(..end).unwrap_or_default();
-        rest = rest.get(end + 1..).unwrap_or_default();
-    }
-    fields
+    session::runtime_fields(&runtime_info())[0].into()
 }
 
 /// The deployment environment named by `ENVIRONMENT` (else `NODE_ENV`), or empty.
@@ -96,48 +80,22 @@ pub fn persist_opt_out(opted_out: bool) {
     storage_set(OPT_OUT_KEY, opted_out.then(|| "1".into()));
 }
 
-/// What a session starts from: its identity, a seed for the id generator, and why the
-/// randomness had to fall back, if it did.
-pub struct SessionStart {
-    /// The client's identity.
-    pub identity: Identity,
-    /// Seeds the id generator.
-    pub seed: u64,
-    /// Set when the runtime had no working WebCrypto.
-    pub fault: Option<String>,
-}
-
-/// Starts a session: a persisted user id where storage exists, a fresh session id, the
-/// runtime's facts and a seed. Called on the first tracking call, never at construction.
-pub fn start_session(environment: String) -> SessionStart {
-    let mut random = [0u8; 48];
+/// Starts a session ([`session::start`]) from the host's randomness, the kept user id
+/// (kept now if new) and the runtime's facts; and why the randomness had to fall back, if
+/// it did. Called on the first tracking call, never at construction.
+pub fn start_session(environment: String) -> (Session, Option<String>) {
+    let mut random = [0u8; RANDOM_BYTES];
     let fault = fill_random_js(&mut random)
         .as_string()
         .filter(|f| !f.is_empty());
-    let [user, session, seed] = [0, 16, 32].map(|i| {
-        let mut b = [0u8; 16];
-        b.copy_from_slice(&random[i..i + 16]);
-        b
-    });
-    let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
-        let id = uuid_v4(user);
-        storage_set(USER_ID_KEY, Some(id.clone()));
-        id
-    });
-    let info = runtime_info();
-    let [name, version, os, host] = runtime_fields(&info);
-    let identity = Identity {
-        user_id,
-        session_id: uuid_v4(session),
-        runtime_name: name.into(),
-        runtime_version: version.into(),
-        os_type: os.into(),
-        hostname: host.into(),
+    let s = session::start(
+        &random,
+        storage_get(USER_ID_KEY),
+        &runtime_info(),
         environment,
-    };
-    SessionStart {
-        identity,
-        seed: u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()),
-        fault,
+    );
+    if s.new_user_id {
+        storage_set(USER_ID_KEY, Some(s.identity.user_id.clone()));
     }
+    (s, fault)
 }

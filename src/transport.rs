@@ -1,4 +1,5 @@
-//! Bindings to `js/transport.js`: carries out the core's [`Transmit`]s with the runtime's
+//! Bindings to `transport.js` (in `crates/automagik-telemetry/js/`, shared with the Rust
+//! crate): carries out the core's [`Transmit`]s with the runtime's
 //! fetch (a stored batch once this tab holds it) and turns each report back into a core
 //! [`Reply`]. The report callback is one
 //! closure per client, owned here and freed on `Drop`.
@@ -8,9 +9,8 @@ use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
-use automagik_telemetry_core::retry::{no_status, Outcome};
 
-#[wasm_bindgen(module = "/js/transport.js")]
+#[wasm_bindgen(module = "/crates/automagik-telemetry/js/transport.js")]
 extern "C" {
     #[wasm_bindgen(js_name = send)]
     #[allow(clippy::too_many_arguments)] // one flat crossing, no object to build
@@ -43,7 +43,7 @@ impl Transport {
             move |id, status, retry_after_ms, exception_code, rejected, message| {
                 on_reply(
                     id,
-                    reply(status, retry_after_ms, exception_code, rejected, message),
+                    Reply::from_report(status, retry_after_ms, exception_code, rejected, message),
                 )
             },
         );
@@ -64,39 +64,5 @@ impl Transport {
             t.keepalive,
             t.stored,
         );
-    }
-}
-
-fn reply(
-    status: f64,
-    retry_after_ms: f64,
-    exception_code: f64,
-    rejected: f64,
-    message: String,
-) -> Reply {
-    let outcome = if status >= 0.0 {
-        Outcome::Status {
-            status: status as u16,
-            retry_after_ms: (retry_after_ms >= 0.0).then_some(retry_after_ms),
-        }
-    } else if status == no_status::TIMEOUT {
-        Outcome::Timeout
-    } else if status == no_status::REFUSED {
-        Outcome::Refused
-    } else if status == no_status::OFFLINE {
-        Outcome::Offline
-    } else {
-        Outcome::Network(if message.is_empty() {
-            "fetch failed".into()
-        } else {
-            message.clone()
-        })
-    };
-    let network = matches!(outcome, Outcome::Network(_));
-    Reply {
-        outcome,
-        rejected: rejected as u64,
-        message: if network { String::new() } else { message },
-        exception_code: (exception_code >= 0.0).then_some(exception_code as u32),
     }
 }

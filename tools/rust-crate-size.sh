@@ -4,6 +4,10 @@
 # (feature no-telemetry), each through wasm-bindgen; prints gzip -9 sizes and the
 # difference. Goal: at most 35 KB.
 #
+# The JS the crate brings counts too, as a web app pays it: wasm-bindgen's glue and the
+# crate's snippets (its js/ host), each minified (esbuild) and gzip -9, as trunk and
+# cargo-leptos serve them: one file each.
+#
 # Two baselines. The strict one is an app that does nothing else: every byte of std's
 # formatting and panic machinery the crate reaches counts against the crate. The
 # realistic one (feature formats) is the same pair of apps that also format a label and
@@ -14,11 +18,21 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/rust-crate-size"
 mkdir -p "$out"
 opt="$root/node_modules/.bin/wasm-opt"
+esbuild="$root/node_modules/.bin/esbuild"
 gz() { gzip -9c "$1" | wc -c; }
+# js DIR: the app's JS (glue and snippets), each file minified and gzipped, summed.
+js() {
+  total=0
+  for f in $(find "$out/$1" -name '*.js' | sort); do
+    total=$((total + $("$esbuild" --minify --log-level=error "$f" | gzip -9c | wc -c)))
+  done
+  echo "$total"
+}
 # measure NAME FEATURES: builds the app with FEATURES into $out/NAME (and NAME/opt.wasm).
 measure() {
   CARGO_TARGET_DIR="$out/cargo" cargo build --quiet --release \
     --target wasm32-unknown-unknown --manifest-path "$root/tests/rust-app/Cargo.toml" --features "$2"
+  rm -rf "${out:?}/$1"
   wasm-bindgen --target web --out-dir "$out/$1" \
     "$out/cargo/wasm32-unknown-unknown/release/rust_app.wasm"
   # As app toolchains ship it (trunk and cargo-leptos run wasm-opt), where binaryen is at
@@ -37,6 +51,10 @@ report() {
     none=$(gz "$out/$2/opt.wasm")
     one=$(gz "$out/$3/opt.wasm")
     echo "rust crate, $1, after wasm-opt -Oz: nothing ${none} B, one event ${one} B: the crate adds $((one - none)) B"
+    wasm=$((one - none))
+    none=$(js "$2")
+    one=$(js "$3")
+    echo "rust crate, $1, JS (glue and snippets, minified): nothing ${none} B, one event ${one} B: the crate adds $((one - none)) B; wasm (after wasm-opt) and JS: $((wasm + one - none)) B"
   fi
 }
 measure no-telemetry no-telemetry

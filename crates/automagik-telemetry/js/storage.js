@@ -3,11 +3,11 @@
 // What is stored, when, what is sent, kept or deleted is decided by the core
 // (crates/core/src/persist.rs, delivery.rs); nothing here throws.
 //
-// Both front doors run this one file: the same keys, format and claims, so a page restores
-// what either stored. It lives in the Rust crate, which can ship only its own files; the
-// npm package loads it by its path from the repo root (and finds it at that path under
-// pkg/snippets/). It imports nothing, so that it works as either crate's snippet. Both
-// keep the anonymous user id and the opt-out through its storageGet/storageSet too.
+// Both front doors run this one file, as they run the rest of this js/ folder: the same
+// keys, format and claims, so a page restores what either stored. It lives in the Rust
+// crate, which can ship only its own files; the npm package loads it by its path from the
+// repo root (and finds it at that path under pkg/snippets/). Both keep the anonymous user
+// id and the opt-out through its storageGet/storageSet too.
 
 // Storage changes reach other tabs a little after lock grants do: under a claim, a batch
 // is read only after this long, so a tab that just deleted it (and let go) is seen.
@@ -170,9 +170,6 @@ export function claimStored(key, ttl, then) {
     setTimeout(then);
   }
 }
-
-/** claimStored's `then` argument as a promise's value: what the Rust crate awaits. */
-export const claimed = (key, ttl) => new Promise((then) => claimStored(key, ttl, then));
 
 /**
  * Does what the core said to the batch under `key` (0 keep, 1 delete, 2 count one more

@@ -82,7 +82,7 @@ pub(crate) struct Shell {
     pub(crate) core: Delivery,
     environment: String,
     timer: Option<Timer>,
-    armed: Option<f64>,
+    armed: Option<(f64, bool)>,
     transport: Option<Transport>,
     page: Option<PageListeners>,
     waiters: Vec<Waiter>,
@@ -100,8 +100,8 @@ impl Shell {
 
     fn start_session(&mut self) {
         if self.core.needs_session() {
-            let (seed, identity, fault) = host::start_session(self.environment.clone());
-            self.core.start_session(seed, identity, fault);
+            let (start, fault) = host::start_session(self.environment.clone());
+            self.core.start_session(start.seed, start.identity, fault);
         }
     }
 
@@ -138,7 +138,7 @@ impl Shell {
         while let Some(action) = self.core.poll_action() {
             match action {
                 Action::Send(t) => {
-                    let body = self.core.body(t.id).unwrap_or_default().to_vec();
+                    let body = self.core.body(t.id).unwrap_or_default();
                     self.debug(|| {
                         let size = json::decimal(body.len() as u64);
                         [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
@@ -176,13 +176,18 @@ impl Shell {
         settled
     }
 
+    /// Arms the timer for the core's next wake-up; in Deno or Node it holds the process
+    /// open only while a flush is awaited.
     fn rearm(&mut self, now: f64) {
-        let want = self.core.poll_timeout();
+        let want = self
+            .core
+            .poll_timeout()
+            .map(|at| (at, self.core.flushing()));
         if want == self.armed {
             return;
         }
         self.armed = want;
-        let Some(at) = want else {
+        let Some((at, keep_alive)) = want else {
             if let Some(t) = self.timer.as_mut() {
                 t.disarm();
             }
@@ -191,7 +196,7 @@ impl Shell {
         let Some(timer) = self.timer.as_mut() else {
             return;
         };
-        let armed = timer.arm(at - now);
+        let armed = timer.arm(at - now, keep_alive);
         if armed.is_err() {
             self.armed = None;
         }

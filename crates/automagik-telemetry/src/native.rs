@@ -5,8 +5,7 @@ use std::cell::{Cell, RefCell};
 
 use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
 use automagik_telemetry_core::enablement::Facts;
-use automagik_telemetry_core::encoder::Identity;
-use automagik_telemetry_core::ids::uuid_v4;
+use automagik_telemetry_core::session::{self, Session, RANDOM_BYTES};
 
 use crate::Config;
 
@@ -66,17 +65,13 @@ pub fn store_put(_key: &str, _head: &str, _body: &[u8]) -> Result<(), String> {
 
 pub fn store_release(_key: &str, _then: automagik_telemetry_core::persist::Then) {}
 
-pub fn start_session(environment: String) -> (u64, Identity, Option<String>) {
-    let identity = Identity {
-        user_id: uuid_v4([1; 16]),
-        session_id: uuid_v4([2; 16]),
-        runtime_name: runtime_name(),
-        runtime_version: String::new(),
-        os_type: String::new(),
-        hostname: String::new(),
-        environment,
-    };
-    (3, identity, None)
+/// A session from fixed bytes (there is no randomness worth having in tests).
+pub fn start_session(environment: String) -> (Session, Option<String>) {
+    let random: [u8; RANDOM_BYTES] = std::array::from_fn(|i| i as u8);
+    (
+        session::start(&random, None, "unknown\n\n\n", environment),
+        None,
+    )
 }
 
 /// A timer that never fires.
@@ -86,7 +81,7 @@ impl Timer {
     pub fn new(_f: impl FnMut() + 'static) -> Timer {
         Timer
     }
-    pub fn arm(&mut self, _ms: f64) -> Result<(), String> {
+    pub fn arm(&mut self, _ms: f64, _keep_alive: bool) -> Result<(), String> {
         Ok(())
     }
     pub fn disarm(&mut self) {}
@@ -100,8 +95,8 @@ impl Transport {
     pub fn new(_on_reply: impl FnMut(RequestId, Reply) + 'static) -> Transport {
         Transport
     }
-    pub fn send(&self, t: &Transmit, body: Vec<u8>) {
-        SENT.with(|s| s.borrow_mut().push((t.clone(), body)));
+    pub fn send(&self, t: &Transmit, body: &[u8]) {
+        SENT.with(|s| s.borrow_mut().push((t.clone(), body.to_vec())));
     }
 }
 

@@ -1,43 +1,48 @@
-//! The host on `wasm32`: the page's (or Worker's) clock, randomness, storage, fetch,
-//! beacon, timers and lifecycle, through `js-sys`/`web-sys`. It mirrors the npm
-//! package's `js/host.js`, `js/transport.js`, `js/timers.js` and `js/lifecycle.js`:
-//! every function degrades (to "unknown", to a counted failure) rather than throwing.
-//! Storage is the npm package's own code, this crate's `js/storage.js`, which both front
-//! doors load: one copy of the stored batches' keys and format and of the claim across
-//! tabs (SPEC §8), so a page restores what either front door stored.
+//! The host on `wasm32`: bindings to this crate's `js/` files, the JS host both front doors
+//! run (the npm package loads them by their path from the repo root). They hold the
+//! runtime's clock-free facts, randomness, storage and the claim across tabs (SPEC §8),
+//! the timer, the page lifecycle and fetch with its timeout, keepalive and `sendBeacon`
+//! fallback; none of them throws. One copy of that code serves both front doors, so they
+//! behave alike by construction, and the app's wasm carries none of it (measured: the
+//! same host written with `web-sys` and `wasm-bindgen-futures` cost 8.7 KB more gzipped
+//! wasm than these bindings plus the JS they call).
+//!
+//! Everything that decides (the session's ids, the reply's reading) is the core's.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
-use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{AbortController, Headers, RequestInit, Response};
 
 use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
 use automagik_telemetry_core::enablement::Facts;
-use automagik_telemetry_core::encoder::Identity;
-use automagik_telemetry_core::ids::uuid_v4;
 use automagik_telemetry_core::page::PageEvent;
 use automagik_telemetry_core::persist::Then;
-use automagik_telemetry_core::retry::Outcome;
+use automagik_telemetry_core::session::{self, Session, OPT_OUT_KEY, RANDOM_BYTES, USER_ID_KEY};
 
 use crate::Config;
 
 #[wasm_bindgen]
 extern "C" {
     // Globals, so that they work in a page and in a Worker alike.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn fetch_with(url: &str, init: &RequestInit) -> Result<js_sys::Promise, JsValue>;
-    #[wasm_bindgen(js_name = setTimeout, catch)]
-    fn set_timeout(f: &Function, ms: f64) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = clearTimeout, catch)]
-    fn clear_timeout(handle: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = performance, js_name = now, catch)]
     fn performance_now() -> Result<f64, JsValue>;
 }
 
 // Strings come back as plain JS values (`undefined` for none), read with `as_string`.
+#[wasm_bindgen(module = "/js/host.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = runtimeInfo)]
+    fn runtime_info_js() -> JsValue;
+    #[wasm_bindgen(js_name = privacySignal)]
+    fn privacy_signal() -> bool;
+    #[wasm_bindgen(js_name = fillRandom)]
+    fn fill_random_js(buf: &mut [u8]) -> JsValue;
+    /// Writes a `verbose` debug line to the console.
+    pub fn debug(line: &str);
+    /// Writes a warning a person must see once to the console.
+    pub fn warn(line: &str);
+}
+
 #[wasm_bindgen(module = "/js/storage.js")]
 extern "C" {
     #[wasm_bindgen(js_name = storageGet)]
@@ -50,18 +55,50 @@ extern "C" {
     fn store_put_js(key: &str, head: &str, body: &[u8]) -> JsValue;
     #[wasm_bindgen(js_name = storeRelease)]
     fn store_release_js(key: &str, then: u32);
-    fn claimed(key: &str, ttl_ms: u32) -> js_sys::Promise;
 }
 
-fn global() -> JsValue {
-    js_sys::global().into()
+#[wasm_bindgen(module = "/js/timers.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = startTimer)]
+    fn start_timer(callback: &JsValue, ms: f64, keep_alive: bool) -> JsValue;
+    #[wasm_bindgen(js_name = stopTimer)]
+    fn stop_timer(handle: &JsValue);
 }
 
-fn get(target: &JsValue, key: &str) -> JsValue {
-    if !target.is_object() {
-        return JsValue::UNDEFINED;
-    }
-    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+#[wasm_bindgen(module = "/js/lifecycle.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = listenPage)]
+    fn listen_page(on_event: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = unlistenPage)]
+    fn unlisten_page(handle: &JsValue);
+}
+
+#[wasm_bindgen(module = "/js/transport.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = send)]
+    #[allow(clippy::too_many_arguments)] // one flat crossing, no object to build
+    fn send_js(
+        done: &JsValue,
+        id: u32,
+        url: &str,
+        body: &[u8],
+        content_encoding: &str,
+        authorization: &str,
+        timeout_ms: u32,
+        keepalive: bool,
+        stored: bool,
+    );
+}
+
+/// `js/layout.js`, the constants the other files import (generated from the core's tables
+/// by `crates/core/src/js_layout.rs`). wasm-bindgen copies only the modules a
+/// `module = ...` attribute names, so this block names it; Rust uses nothing of it, and an
+/// import the wasm never calls costs nothing.
+#[wasm_bindgen(module = "/js/layout.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(thread_local_v2, js_name = LogSeverity)]
+    static LOG_SEVERITY: JsValue;
 }
 
 /// The text JS's `String(v)` prints for `v`: JS's own, so the bytes match the npm
@@ -102,75 +139,14 @@ pub fn record_time() -> f64 {
     })
 }
 
-/// `name, version, os, hostname` of the runtime, as `js/host.js` reads them.
-fn runtime_info() -> [String; 4] {
-    let g = global();
-    let host = get(&get(&g, "location"), "hostname")
-        .as_string()
-        .unwrap_or_default();
-    let s = |v: JsValue| v.as_string().unwrap_or_default();
-    let deno = get(&g, "Deno");
-    if deno.is_object() {
-        let os = s(get(&get(&deno, "build"), "os"));
-        return [
-            "deno".into(),
-            s(get(&get(&deno, "version"), "deno")),
-            os,
-            host,
-        ];
-    }
-    let navigator = get(&g, "navigator");
-    if get(&navigator, "userAgent").as_string().as_deref() == Some("Cloudflare-Workers") {
-        return [
-            "workerd".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ];
-    }
-    let process = get(&g, "process");
-    let node = get(&get(&process, "versions"), "node");
-    if node.is_string() {
-        return [
-            "node".into(),
-            s(node),
-            s(get(&process, "platform")),
-            String::new(),
-        ];
-    }
-    if get(&g, "document").is_object() || navigator.is_object() {
-        return ["browser".into(), String::new(), String::new(), host];
-    }
-    [
-        "unknown".into(),
-        String::new(),
-        String::new(),
-        String::new(),
-    ]
+fn runtime_info() -> String {
+    runtime_info_js().as_string().unwrap_or_default()
 }
 
 /// The running runtime's name (`browser`, `workerd`, `deno`, `node`).
 pub fn runtime_name() -> String {
-    let [name, ..] = runtime_info();
-    name
+    session::runtime_fields(&runtime_info())[0].into()
 }
-
-/// A `verbose` debug line on the console.
-pub fn debug(line: &str) {
-    web_sys::console::log_1(&JsValue::from_str(
-        &["[automagik-telemetry] ", line].concat(),
-    ));
-}
-
-/// A warning a person must see once.
-pub fn warn(line: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(
-        &["[automagik-telemetry] ", line].concat(),
-    ));
-}
-
-const OPT_OUT_KEY: &str = "automagik_telemetry_opt_out";
-const USER_ID_KEY: &str = "automagik_telemetry_user_id";
 
 fn storage_get(key: &str) -> Option<String> {
     storage_get_js(key).as_string()
@@ -195,33 +171,6 @@ pub fn store_release(key: &str, then: Then) {
     store_release_js(key, then as u32);
 }
 
-/// Claims the stored batch under `key` for this tab, exclusively across the origin's tabs
-/// (held until [`store_release`]), and reads it: its URL, body and whether the body is
-/// gzipped. `None` when another tab holds it or it is gone.
-async fn claim(key: &str, ttl_ms: u32) -> Option<(String, Vec<u8>, bool)> {
-    let batch: js_sys::Array = wasm_bindgen_futures::JsFuture::from(claimed(key, ttl_ms))
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let url = batch.get(0).as_string()?;
-    let body = batch.get(1).dyn_into::<Uint8Array>().ok()?.to_vec();
-    Some((
-        url,
-        body,
-        batch.get(2).as_string().as_deref() == Some("gzip"),
-    ))
-}
-
-fn privacy_signal() -> bool {
-    let g = global();
-    let n = get(&g, "navigator");
-    let dnt = |v: JsValue| matches!(v.as_string().as_deref(), Some("1" | "yes"));
-    get(&n, "globalPrivacyControl").as_bool() == Some(true)
-        || dnt(get(&n, "doNotTrack"))
-        || get(&g, "doNotTrack").as_string().as_deref() == Some("1")
-}
-
 /// What the enablement rules consult.
 pub fn enablement_facts(config: &Config, configured: Option<bool>) -> Facts {
     let opted_out = storage_get(OPT_OUT_KEY).is_some();
@@ -233,123 +182,61 @@ pub fn persist_opt_out(opted_out: bool) {
     storage_set(OPT_OUT_KEY, opted_out.then_some("1"));
 }
 
-/// Fills `buf` as `js/host.js` does: the entry's random source (the test hook
-/// `globalThis[Symbol.for('automagik-telemetry.randomFill')]`), else WebCrypto, else
-/// `Math.random`. Returns why it fell back, if it did.
-fn fill_random(buf: &mut [u8]) -> Option<String> {
-    let g = global();
-    let array = Uint8Array::new_with_length(buf.len() as u32);
-    let hook = Reflect::get(
-        &g,
-        &js_sys::Symbol::for_("automagik-telemetry.randomFill").into(),
-    )
-    .ok()
-    .and_then(|f| f.dyn_into::<Function>().ok());
-    // Copied element by element: `copy_to` asserts equal lengths (a panic path).
-    let copy = |buf: &mut [u8]| {
-        for (d, s) in buf.iter_mut().zip(array.to_vec()) {
-            *d = s;
-        }
-    };
-    if let Some(fill) = hook {
-        if fill.call1(&JsValue::UNDEFINED, &array).is_ok() {
-            copy(buf);
-            return None;
-        }
-    }
-    let mut why = String::from("no WebCrypto");
-    let crypto = get(&g, "crypto");
-    if let Ok(f) = get(&crypto, "getRandomValues").dyn_into::<Function>() {
-        match f.call1(&crypto, &array) {
-            Ok(_) => {
-                copy(buf);
-                return None;
-            }
-            Err(e) => why = ["crypto.getRandomValues failed: ", &describe(&e)].concat(),
-        }
-    }
-    for b in buf.iter_mut() {
-        *b = (js_sys::Math::random() * 256.0) as u8;
-    }
-    Some(why + ": ids come from Math.random")
-}
-
-fn describe(e: &JsValue) -> String {
-    let message = get(e, "message");
-    message
+/// Starts a session ([`session::start`]) from the host's randomness, the kept user id
+/// (kept now if new) and the runtime's facts; and why the randomness had to fall back, if
+/// it did.
+pub fn start_session(environment: String) -> (Session, Option<String>) {
+    let mut random = [0u8; RANDOM_BYTES];
+    let fault = fill_random_js(&mut random)
         .as_string()
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "unknown error".into())
-}
-
-/// Starts a session: the persisted user id (or a new one, persisted), a fresh session
-/// id, the runtime's facts and a seed, from 48 random bytes as `src/host.rs` draws them.
-pub fn start_session(environment: String) -> (u64, Identity, Option<String>) {
-    let mut random = [0u8; 48];
-    let fault = fill_random(&mut random);
-    // Without slicing: each 16-byte part in turn (user, session, seed).
-    let mut bytes = random.into_iter();
-    let mut part = || {
-        let mut b = [0u8; 16];
-        for d in b.iter_mut() {
-            *d = bytes.next().unwrap_or(0);
-        }
-        b
-    };
-    let [user, session, seed] = [part(), part(), part()];
-    let user_id = storage_get(USER_ID_KEY).unwrap_or_else(|| {
-        let id = uuid_v4(user);
-        storage_set(USER_ID_KEY, Some(&id));
-        id
-    });
-    let [name, version, os, host] = runtime_info();
-    let identity = Identity {
-        user_id,
-        session_id: uuid_v4(session),
-        runtime_name: name,
-        runtime_version: version,
-        os_type: os,
-        hostname: host,
+        .filter(|f| !f.is_empty());
+    let s = session::start(
+        &random,
+        storage_get(USER_ID_KEY),
+        &runtime_info(),
         environment,
-    };
-    let mut low = [0u8; 8];
-    for (d, s) in low.iter_mut().zip(seed) {
-        *d = s;
+    );
+    if s.new_user_id {
+        storage_set(USER_ID_KEY, Some(&s.identity.user_id));
     }
-    (u64::from_le_bytes(low), identity, fault)
+    (s, fault)
 }
 
-/// The client's one re-armable timer; its closure is made once and freed on drop.
+/// The client's one re-armable timer. As gloo-timers' `Timeout`, its JS callback is a
+/// closure owned here and freed on drop; unlike it, one closure serves every arming, and
+/// a host whose `setTimeout` throws gets an error back, not a panic.
 pub struct Timer {
-    callback: Closure<dyn FnMut()>,
+    /// Of the page listeners' type (its argument unused here): each closure type costs
+    /// its own shims in the wasm and the glue.
+    callback: Closure<dyn FnMut(u32)>,
     handle: Option<JsValue>,
 }
 
 impl Timer {
     /// A disarmed timer that calls `f` each time it fires.
-    pub fn new(f: impl FnMut() + 'static) -> Timer {
+    pub fn new(mut f: impl FnMut() + 'static) -> Timer {
         Timer {
-            callback: Closure::new(f),
+            callback: Closure::new(move |_| f()),
             handle: None,
         }
     }
 
-    /// Fires once after `ms`, replacing any pending firing.
-    pub fn arm(&mut self, ms: f64) -> Result<(), String> {
+    /// Fires once after `ms`, replacing any pending firing. `keep_alive` holds a Deno or
+    /// Node process open until then. Errs with the host's complaint when it has no timers.
+    pub fn arm(&mut self, ms: f64, keep_alive: bool) -> Result<(), String> {
         self.disarm();
-        match set_timeout(self.callback.as_ref().unchecked_ref(), ms.max(0.0)) {
-            Ok(h) => {
-                self.handle = Some(h);
-                Ok(())
-            }
-            Err(e) => Err(["setTimeout failed: ", &describe(&e)].concat()),
+        let handle = start_timer(self.callback.as_ref(), ms.max(0.0), keep_alive);
+        if handle.is_string() {
+            return Err(handle.as_string().unwrap_or_default());
         }
+        self.handle = Some(handle);
+        Ok(())
     }
 
     /// Cancels the pending firing.
     pub fn disarm(&mut self) {
         if let Some(h) = self.handle.take() {
-            let _ = clear_timeout(&h);
+            stop_timer(&h);
         }
     }
 
@@ -365,287 +252,72 @@ impl Drop for Timer {
     }
 }
 
-type OnReply = Rc<RefCell<dyn FnMut(RequestId, Reply)>>;
+/// The report callback's signature: id, status, the wait `Retry-After` asks for (ms),
+/// ClickHouse's exception code, rejected items, message ([`Reply::from_report`]).
+type Report = dyn FnMut(u32, f64, f64, f64, f64, String);
 
-/// Sends requests with the global `fetch` (a timeout through `AbortController`;
-/// `keepalive` while the page goes away, `sendBeacon` where there is no fetch) and hands
+/// Sends requests with `js/transport.js` (a stored batch once this tab holds it) and hands
 /// each reply back once, on a later task: never inside the client.
 pub struct Transport {
-    on_reply: OnReply,
+    done: Closure<Report>,
 }
-
-const NO_STATUS_TIMEOUT: Outcome = Outcome::Timeout;
 
 impl Transport {
     /// A transport that calls `on_reply` once per request.
-    pub fn new(on_reply: impl FnMut(RequestId, Reply) + 'static) -> Transport {
-        Transport {
-            on_reply: Rc::new(RefCell::new(on_reply)),
-        }
+    pub fn new(mut on_reply: impl FnMut(RequestId, Reply) + 'static) -> Transport {
+        let done =
+            Closure::<Report>::new(move |id, status, retry_after_ms, code, rejected, message| {
+                on_reply(
+                    id,
+                    Reply::from_report(status, retry_after_ms, code, rejected, message),
+                );
+            });
+        Transport { done }
     }
 
     /// Sends `body` as `t` says; a stored batch (SPEC §8) is claimed first and sent as
     /// stored.
-    pub fn send(&self, t: &Transmit, mut body: Vec<u8>) {
-        let on_reply = Rc::clone(&self.on_reply);
-        let mut t = t.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let reported = Rc::new(Cell::new(false));
-            let report = {
-                let reported = Rc::clone(&reported);
-                move |reply: Reply| {
-                    if !reported.replace(true) {
-                        if let Ok(mut f) = on_reply.try_borrow_mut() {
-                            f(t.id, reply);
-                        }
-                    }
-                }
-            };
-            let report = Rc::new(report);
-            if t.stored {
-                // As js/transport.js: the claim outlives the request's timeout by 5 s.
-                let ttl = t.timeout_ms.saturating_add(5000);
-                let Some((url, stored, gzip)) = claim(&t.url, ttl).await else {
-                    return report(reply(Outcome::Refused, 0, String::new()));
-                };
-                (t.url, body, t.gzip) = (url, stored, gzip);
-            }
-            attempt(&t, body, Rc::clone(&report)).await;
-        });
+    pub fn send(&self, t: &Transmit, body: &[u8]) {
+        send_js(
+            self.done.as_ref(),
+            t.id,
+            &t.url,
+            body,
+            if t.gzip { "gzip" } else { "" },
+            &t.authorization,
+            t.timeout_ms,
+            t.keepalive,
+            t.stored,
+        );
     }
 }
 
-fn reply(outcome: Outcome, rejected: u64, message: String) -> Reply {
-    Reply {
-        outcome,
-        rejected,
-        message,
-        exception_code: None,
-    }
-}
-
-async fn attempt(t: &Transmit, body: Vec<u8>, report: Rc<impl Fn(Reply) + 'static>) {
-    let g = global();
-    if t.keepalive && !get(&g, "fetch").is_function() {
-        let sent = !t.gzip && t.authorization.is_empty() && beacon(&t.url, &body);
-        let outcome = if sent {
-            Outcome::Status {
-                status: 202,
-                retry_after_ms: None,
-            }
-        } else {
-            Outcome::Refused
-        };
-        report(reply(outcome, 0, String::new()));
-        return;
-    }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    if let Ok(headers) = Headers::new() {
-        let _ = headers.set("Content-Type", "application/json");
-        if t.gzip {
-            let _ = headers.set("Content-Encoding", "gzip");
-        }
-        if !t.authorization.is_empty() {
-            let _ = headers.set("Authorization", &t.authorization);
-        }
-        init.set_headers(&headers);
-    }
-    let payload = Uint8Array::from(&body[..]);
-    init.set_body(&payload);
-    if t.keepalive {
-        let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
-    }
-    let abort = AbortController::new().ok();
-    if let Some(a) = &abort {
-        init.set_signal(Some(&a.signal()));
-    }
-    // The timeout reports at once, as js/transport.js does, and aborts the request.
-    let timer = {
-        let report = Rc::clone(&report);
-        let abort = abort.clone();
-        Closure::once(move || {
-            if let Some(a) = abort {
-                a.abort();
-            }
-            report(reply(NO_STATUS_TIMEOUT, 0, String::new()));
-        })
-    };
-    let handle = set_timeout(timer.as_ref().unchecked_ref(), f64::from(t.timeout_ms)).ok();
-    let outcome = fetch_once(&t.url, &init).await;
-    if let Some(h) = handle {
-        let _ = clear_timeout(&h);
-    }
-    drop(timer);
-    report(outcome);
-}
-
-async fn fetch_once(url: &str, init: &RequestInit) -> Reply {
-    // While the browser says it is offline, a failure spends no retry (SPEC §8).
-    let network = |e: JsValue| {
-        let offline = get(&get(&global(), "navigator"), "onLine").as_bool() == Some(false);
-        let outcome = if offline {
-            Outcome::Offline
-        } else {
-            Outcome::Network(describe(&e))
-        };
-        reply(outcome, 0, String::new())
-    };
-    let promise = match fetch_with(url, init) {
-        Ok(p) => p,
-        Err(e) => return network(e),
-    };
-    let res: Response = match wasm_bindgen_futures::JsFuture::from(promise).await {
-        Ok(r) => r.unchecked_into(),
-        Err(e) => return network(e),
-    };
-    let text = match res.text() {
-        Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let headers = res.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let (rejected, message) = response_details(res.ok(), &text);
-    Reply {
-        outcome: Outcome::Status {
-            status: res.status(),
-            retry_after_ms: header("retry-after").and_then(|v| retry_after_ms(&v)),
-        },
-        rejected,
-        message,
-        exception_code: header("x-clickhouse-exception-code").and_then(|v| whole(&v)),
-    }
-}
-
-/// A header's value as a non-negative integer.
-fn whole(v: &str) -> Option<u32> {
-    let v = v.trim();
-    (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().unwrap_or(u32::MAX))
-}
-
-/// The wait a `Retry-After` value asks for, in ms: delay-seconds or an HTTP date.
-fn retry_after_ms(v: &str) -> Option<f64> {
-    if let Some(s) = whole(v) {
-        return Some(f64::from(s) * 1000.0);
-    }
-    let v = v.trim();
-    if !v.ends_with(" GMT") || v.len() != 29 {
-        return None;
-    }
-    let at = js_sys::Date::parse(v);
-    (!at.is_nan()).then(|| (at - now()).max(0.0))
-}
-
-/// OTLP's `partialSuccess` of a 2xx, or the start of an error's body.
-fn response_details(ok: bool, text: &str) -> (u64, String) {
-    let cut = |s: &str| s.chars().take(300).collect::<String>();
-    if !ok {
-        return (0, cut(text));
-    }
-    let Ok(parsed) = js_sys::JSON::parse(text) else {
-        return (0, String::new());
-    };
-    let p = get(&parsed, "partialSuccess");
-    if !p.is_object() {
-        return (0, String::new());
-    }
-    let n = ["rejectedSpans", "rejectedDataPoints", "rejectedLogRecords"]
-        .iter()
-        .map(|k| get(&p, k))
-        .find(|v| !v.is_undefined() && !v.is_null())
-        .map(|v| js_sys::Number::from(v).value_of())
-        .unwrap_or(0.0);
-    let message = get(&p, "errorMessage").as_string().unwrap_or_default();
-    (
-        if n.is_finite() && n > 0.0 {
-            n as u64
-        } else {
-            0
-        },
-        cut(&message),
-    )
-}
-
-fn beacon(url: &str, body: &[u8]) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let parts = js_sys::Array::of1(&Uint8Array::from(body));
-    let bag = web_sys::BlobPropertyBag::new();
-    bag.set_type("application/json");
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &bag) else {
-        return false;
-    };
-    window
-        .navigator()
-        .send_beacon_with_opt_blob(url, Some(&blob))
-        .unwrap_or(false)
-}
-
-/// The page's hide and show events and the browser going offline and online, as
-/// `js/lifecycle.js` listens for them; removed on drop.
+/// The page's hide and show events and the browser going offline and online
+/// (`js/lifecycle.js`, the core's [`PageEvent`] codes); removed on drop.
 pub struct PageListeners {
-    window: web_sys::Window,
-    callback: Closure<dyn FnMut(web_sys::Event)>,
+    handle: JsValue,
+    _on_event: Closure<dyn FnMut(u32)>,
 }
-
-const EVENTS: [&str; 5] = [
-    "visibilitychange",
-    "pagehide",
-    "pageshow",
-    "online",
-    "offline",
-];
 
 impl PageListeners {
     /// Listens where there is a page; `None` elsewhere (a Worker).
     pub fn listen(mut on_event: impl FnMut(PageEvent) + 'static) -> Option<PageListeners> {
-        let window = web_sys::window()?;
-        let document = window.document()?;
-        let compress = get(&global(), "fetch").is_function();
-        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let event = match e.type_().as_str() {
-                // Read as a string: web-sys's VisibilityState conversion brings a panic
-                // path (and its message) for values it does not know.
-                "visibilitychange"
-                    if get(&document, "visibilityState").as_string().as_deref()
-                        == Some("hidden") =>
-                {
-                    PageEvent::Hidden { compress }
-                }
-                "pagehide" => PageEvent::Hidden { compress },
-                // Visible again: stored batches wait while the page is hidden.
-                "visibilitychange" => PageEvent::Shown,
-                "pageshow" if get(&e, "persisted").as_bool() == Some(true) => PageEvent::Shown,
-                "online" => PageEvent::Online(true),
-                "offline" => PageEvent::Online(false),
-                _ => return,
-            };
-            on_event(event);
+        let on_event = Closure::<dyn FnMut(u32)>::new(move |code| {
+            if let Some(event) = PageEvent::from_code(code) {
+                on_event(event);
+            }
         });
-        for ty in EVENTS {
-            let _ = window.add_event_listener_with_callback_and_bool(
-                ty,
-                callback.as_ref().unchecked_ref(),
-                true,
-            );
-        }
-        Some(PageListeners { window, callback })
+        let handle = listen_page(on_event.as_ref());
+        // Built only with a handle: dropping a listener-less value would unlisten nothing.
+        (!handle.is_undefined()).then(|| PageListeners {
+            handle,
+            _on_event: on_event,
+        })
     }
 }
 
 impl Drop for PageListeners {
     fn drop(&mut self) {
-        for ty in EVENTS {
-            let _ = self.window.remove_event_listener_with_callback_and_bool(
-                ty,
-                self.callback.as_ref().unchecked_ref(),
-                true,
-            );
-        }
+        unlisten_page(&self.handle);
     }
 }

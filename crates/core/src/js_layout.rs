@@ -1,9 +1,9 @@
-//! Generates `js/layout.js`: the constants the JS snippets share with the core (record
-//! tags, kind codes and limits, transport and page lifecycle codes, log severities),
-//! written from the core's own tables so that JS never states them a second time. The
-//! file is checked in (wasm-bindgen copies it beside the snippets that import it); the
-//! test below fails while it differs from what the tables say, and rewrites it when run
-//! with `UPDATE_JS_LAYOUT=1`.
+//! Generates `crates/automagik-telemetry/js/layout.js`: the constants the JS snippets share
+//! with the core (record tags, kind codes and limits, transport and page lifecycle codes,
+//! log severities), written from the core's own tables so that JS never states them a
+//! second time. The file is checked in (wasm-bindgen copies it beside the snippets that
+//! import it); the test below fails while it differs from what the tables say, and rewrites
+//! it when run with `UPDATE_JS_LAYOUT=1`.
 //!
 //! Status field names are not here: the core names them itself (`Status::to_json`), and
 //! `tests/typescript_examples.test.mjs` checks the TypeScript declarations against a
@@ -17,7 +17,7 @@ use crate::retry::no_status;
 use crate::severity;
 
 /// The file, relative to the workspace root.
-const PATH: &str = "js/layout.js";
+const PATH: &str = "crates/automagik-telemetry/js/layout.js";
 
 /// How to bring the file up to date.
 const REGENERATE: &str =
@@ -41,7 +41,7 @@ fn named<T: ToString>(prefix: &str, table: &[(&str, T)]) -> Vec<(String, String)
         .collect()
 }
 
-/// The text of `js/layout.js`.
+/// The text of `crates/automagik-telemetry/js/layout.js`.
 pub fn render() -> String {
     let mut out = String::new();
     let _ = writeln!(

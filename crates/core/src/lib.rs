@@ -40,10 +40,11 @@ pub mod queue;
 pub mod record;
 pub mod retry;
 pub mod scrub;
+pub mod session;
 pub mod severity;
 pub mod stats;
 pub mod status;
 
-/// Writes `js/layout.js` from the tables above (tests only: see the module).
+/// Writes `layout.js` from the tables above (tests only: see the module).
 #[cfg(test)]
 mod js_layout;

@@ -18,7 +18,7 @@
 //! The header differs per signal (see [`Head`]). Decoding is bounds-checked and never
 //! panics: a malformed record decodes to `None` and is counted, not sent.
 //!
-//! The tags, kind codes and limits below reach JS through `js/layout.js`, which is
+//! The tags, kind codes and limits below reach JS through `layout.js`, which is
 //! generated from them (see `js_layout.rs`).
 
 use crate::prelude::*;
@@ -156,7 +156,7 @@ impl Track {
     /// Code of [`Track::Span`]. Not in [`Track::CODES`]: the JS binding never writes one.
     #[cfg(feature = "timed-spans")]
     pub const SPAN: u8 = 4;
-    /// The kind codes by name, in code order (`js/layout.js` has them as `KIND_<name>`).
+    /// The kind codes by name, in code order (`layout.js` has them as `KIND_<name>`).
     pub const CODES: [(&'static str, u8); 4] = [
         ("EVENT", Track::EVENT),
         ("ERROR", Track::ERROR),

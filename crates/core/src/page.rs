@@ -1,6 +1,7 @@
 //! Page lifecycle events: what a host with a page (a browser tab) reports when the page
-//! is hidden or comes back, or the browser goes offline or online, as the codes `js/lifecycle.js` passes (it imports them from
-//! `js/layout.js`, generated from [`PageEvent::CODES`]). The shell hands them to
+//! is hidden or comes back, or the browser goes offline or online, as the codes
+//! `lifecycle.js` passes (it imports them from `layout.js`, generated from
+//! [`PageEvent::CODES`]). The shell hands them to
 //! [`Delivery::page_hidden`](super::delivery::Delivery::page_hidden) and
 //! [`Delivery::page_shown`](super::delivery::Delivery::page_shown) and
 //! [`Delivery::set_online`](super::delivery::Delivery::set_online).
@@ -30,7 +31,7 @@ impl PageEvent {
     pub const ONLINE: u8 = 3;
     /// Code of the browser going offline.
     pub const OFFLINE: u8 = 4;
-    /// The codes by name (`js/layout.js` has them as `PAGE_<name>`).
+    /// The codes by name (`layout.js` has them as `PAGE_<name>`).
     pub const CODES: [(&'static str, u8); 5] = [
         ("HIDDEN", PageEvent::HIDDEN),
         ("HIDDEN_COMPRESS", PageEvent::HIDDEN_COMPRESS),

@@ -9,8 +9,8 @@ pub const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// The longest wait a `Retry-After` header can impose.
 pub const MAX_RETRY_AFTER_MS: f64 = 300_000.0;
 
-/// The `status` values `js/transport.js` reports when no HTTP status came back (it
-/// imports them from `js/layout.js`, generated from [`no_status::CODES`]).
+/// The `status` values `transport.js` reports when no HTTP status came back (it
+/// imports them from `layout.js`, generated from [`no_status::CODES`]).
 pub mod no_status {
     /// No answer within the timeout.
     pub const TIMEOUT: f64 = -1.0;
@@ -20,7 +20,7 @@ pub mod no_status {
     pub const REFUSED: f64 = -3.0;
     /// No answer, and the browser says it is offline (`navigator.onLine` false).
     pub const OFFLINE: f64 = -4.0;
-    /// The codes by name (`js/layout.js` has them as `NO_STATUS_<name>`).
+    /// The codes by name (`layout.js` has them as `NO_STATUS_<name>`).
     pub const CODES: [(&str, f64); 4] = [
         ("TIMEOUT", TIMEOUT),
         ("NETWORK", NETWORK),
@@ -37,7 +37,7 @@ pub enum Outcome {
         /// HTTP status code.
         status: u16,
         /// The wait the server's `Retry-After` asks for, in ms, as the host read it
-        /// (seconds or an HTTP date: `js/transport.js`), if it sent one.
+        /// (seconds or an HTTP date: `transport.js`), if it sent one.
         retry_after_ms: Option<f64>,
     },
     /// No answer within the timeout.
@@ -49,6 +49,45 @@ pub enum Outcome {
     Refused,
     /// The request failed while the browser was offline: no retry is spent on it.
     Offline,
+}
+
+impl crate::delivery::Reply {
+    /// The reply the hosts' `transport.js` reports as `done(id, status, retryAfterMs,
+    /// exceptionCode, rejected, message)`: an HTTP status, or one of [`no_status`]; absent
+    /// numbers negative. A network failure's message is its outcome's, not the server's.
+    pub fn from_report(
+        status: f64,
+        retry_after_ms: f64,
+        exception_code: f64,
+        rejected: f64,
+        message: String,
+    ) -> Self {
+        let outcome = if status >= 0.0 {
+            Outcome::Status {
+                status: status as u16,
+                retry_after_ms: (retry_after_ms >= 0.0).then_some(retry_after_ms),
+            }
+        } else if status == no_status::TIMEOUT {
+            Outcome::Timeout
+        } else if status == no_status::REFUSED {
+            Outcome::Refused
+        } else if status == no_status::OFFLINE {
+            Outcome::Offline
+        } else {
+            Outcome::Network(if message.is_empty() {
+                "fetch failed".into()
+            } else {
+                message.clone()
+            })
+        };
+        let network = matches!(outcome, Outcome::Network(_));
+        Self {
+            outcome,
+            rejected: rejected as u64,
+            message: if network { String::new() } else { message },
+            exception_code: (exception_code >= 0.0).then_some(exception_code as u32),
+        }
+    }
 }
 
 /// What to do after an attempt.
@@ -104,6 +143,31 @@ pub fn backoff_ms(base_ms: f64, attempt: u32, unit: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::Reply;
+
+    #[test]
+    fn a_transport_report_reads_as_a_reply() {
+        let r = Reply::from_report(503.0, 2000.0, -1.0, 0.0, "busy".into());
+        assert_eq!(r.outcome, status(503, Some(2000.0)));
+        assert_eq!((r.message.as_str(), r.exception_code), ("busy", None));
+        let r = Reply::from_report(200.0, -1.0, 241.0, 3.0, String::new());
+        assert_eq!(
+            (r.outcome, r.rejected, r.exception_code),
+            (status(200, None), 3, Some(241))
+        );
+        let outcome =
+            |code, message: &str| Reply::from_report(code, -1.0, -1.0, 0.0, message.into());
+        assert_eq!(outcome(no_status::TIMEOUT, "").outcome, Outcome::Timeout);
+        assert_eq!(outcome(no_status::REFUSED, "").outcome, Outcome::Refused);
+        assert_eq!(outcome(no_status::OFFLINE, "").outcome, Outcome::Offline);
+        let network = outcome(no_status::NETWORK, "ECONNREFUSED");
+        assert_eq!(network.outcome, Outcome::Network("ECONNREFUSED".into()));
+        assert_eq!(network.message, "");
+        assert_eq!(
+            outcome(no_status::NETWORK, "").outcome,
+            Outcome::Network("fetch failed".into())
+        );
+    }
 
     fn status(s: u16, retry_after_ms: Option<f64>) -> Outcome {
         Outcome::Status {

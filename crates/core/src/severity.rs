@@ -8,7 +8,7 @@ use super::float;
 pub const INFO: u8 = 9;
 
 /// The severity names callers pass and the OTLP number each stands for (the first of its
-/// range of four). JS has them as `LogSeverity` (`js/layout.js`).
+/// range of four). JS has them as `LogSeverity` (`layout.js`).
 pub const LEVELS: [(&str, u8); 6] = [
     ("TRACE", 1),
     ("DEBUG", 5),

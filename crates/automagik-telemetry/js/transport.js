@@ -1,5 +1,6 @@
-// One HTTP attempt with the runtime's global fetch. It never throws and never rejects:
-// whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
+// One HTTP attempt with the runtime's global fetch, for both front doors (the npm package
+// loads this crate's js/ by its path from the repo root). It never throws and never
+// rejects: whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
 // in exactly one call of `done`, a plain report the delivery core classifies.
 // `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`.
 import {
@@ -9,8 +10,7 @@ import {
   NO_STATUS_TIMEOUT as TIMEOUT,
 } from './layout.js';
 import { describe } from './timers.js';
-// The Rust crate's file, shared (it lies at this path under pkg/snippets/ too).
-import { claimStored } from '../crates/automagik-telemetry/js/storage.js';
+import { claimStored } from './storage.js';
 
 /**
  * POSTs `body` (a view into wasm memory, copied before anything else runs) to `url`, and
