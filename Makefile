@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
 # Each installs what it needs first (tools/setup.sh), idempotently.
 
-SOURCES := $(shell find src crates/core/src js crates/automagik-telemetry/js -type f) Cargo.toml crates/core/Cargo.toml Cargo.lock \
+SOURCES := $(shell find src crates/core/src crates/host js -type f) Cargo.toml crates/core/Cargo.toml crates/host/Cargo.toml Cargo.lock \
   rust-toolchain.toml pkg.json.template tools/build-pkg.sh tools/short-names.mjs
 BACKEND ?= otlp
 
@@ -34,6 +34,7 @@ lint:
 	cargo clippy --quiet --package automagik-telemetry-npm --lib --target wasm32-unknown-unknown --features clickhouse -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry --target wasm32-unknown-unknown --all-features -- -D warnings
 	cargo clippy --quiet --package automagik-telemetry --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet --package automagik-telemetry-host --target wasm32-unknown-unknown -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --package automagik-telemetry --no-deps --all-features
 
 test-rust:

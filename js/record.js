@@ -18,7 +18,7 @@ import {
   TAG_INT,
   TAG_KVLIST,
   TAG_STR,
-} from '../crates/automagik-telemetry/js/layout.js';
+} from './layout.js';
 
 // The core cuts strings to characters on UTF-8 boundaries; copying twice as many UTF-16
 // units as it keeps always leaves it enough whole characters (a stack is cut to bytes,

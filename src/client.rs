@@ -28,11 +28,13 @@ use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::{body_time_ms, Track};
 use automagik_telemetry_core::page::PageEvent;
 
-use super::lifecycle::PageListeners;
+use automagik_telemetry_host::facts;
+use automagik_telemetry_host::lifecycle::PageListeners;
+use automagik_telemetry_host::storage;
+use automagik_telemetry_host::timers::Timer;
+use automagik_telemetry_host::transport::Transport;
+
 use super::plain::{self, Deferred};
-use super::storage;
-use super::timers::Timer;
-use super::transport::Transport;
 use super::{boundary, host};
 
 /// A `flush()` whose promise is not settled yet.
@@ -80,7 +82,7 @@ impl Shell {
 
     fn debug(&self, line: impl FnOnce() -> String) {
         if self.core.pipeline.config.verbose {
-            host::debug(&line());
+            facts::debug(&line());
         }
     }
 
@@ -89,7 +91,7 @@ impl Shell {
     /// one plain warning. No timer, randomness or storage here.
     fn prepare_page(&mut self, me: &Shared) {
         if let Some(warning) = self.core.page_warning() {
-            host::warn(warning);
+            facts::warn(warning);
         }
         let weak = Rc::downgrade(me);
         self.page = PageListeners::listen(move |event| {
@@ -106,7 +108,7 @@ impl Shell {
     /// Begins the session (identity, random salt) when the core asks for it.
     fn start_session(&mut self) {
         if self.core.needs_session() {
-            let (start, fault) = host::start_session(self.environment.clone());
+            let (start, fault) = facts::start_session(self.environment.clone());
             self.core.start_session(start.seed, start.identity, fault);
         }
     }
@@ -363,7 +365,7 @@ impl Client {
             drop(pin);
         }
         let shell = Shell::new(
-            Delivery::new(parsed).with_host(enabled, host::runtime_name()),
+            Delivery::new(parsed).with_host(enabled, facts::runtime_name()),
             environment,
         );
         shell.debug(|| {
@@ -474,14 +476,14 @@ impl Client {
 
     /// Turns collection on (explicit consent: clears a persisted opt-out).
     pub fn enable(&self) {
-        host::persist_opt_out(false);
+        facts::persist_opt_out(false);
         drive(&self.state, |st, _| st.core.set_enabled(true));
     }
 
     /// Stops collecting at once and persists the opt-out; resolves after items queued
     /// before the call are flushed.
     pub fn disable(&self) -> Promise {
-        host::persist_opt_out(true);
+        facts::persist_opt_out(true);
         drive(&self.state, |st, _| st.core.set_enabled(false));
         self.flush()
     }

@@ -25,17 +25,13 @@ mod prelude {
 mod boundary;
 mod client;
 mod host;
-mod lifecycle;
 mod plain;
-mod storage;
-mod timers;
-mod transport;
 
-/// `crates/automagik-telemetry/js/layout.js`, the constants the other snippets import
-/// (generated from the core's tables by `crates/core/src/js_layout.rs`). wasm-bindgen
-/// copies only the modules a `module = ...` attribute names, so this block names it; Rust
-/// uses nothing of it, and an import the wasm never calls costs nothing.
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/crates/automagik-telemetry/js/layout.js")]
+/// `js/layout.js`, the constants `js/record.js` imports (generated from the core's tables
+/// by `crates/core/src/js_layout.rs`). wasm-bindgen copies only the modules a
+/// `module = ...` attribute names, so this block names it; Rust uses nothing of it, and an
+/// import the wasm never calls costs nothing.
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/layout.js")]
 extern "C" {
     #[allow(dead_code)]
     #[wasm_bindgen(thread_local_v2, js_name = LogSeverity)]

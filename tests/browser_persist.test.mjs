@@ -390,7 +390,9 @@ test('a throwing localStorage.setItem: no page error, and delivery still works',
   try {
     await page.goto(`${site.url}/`);
     await page.waitForFunction(() => window.sdk);
-    await track(page, 'throwing', 4);
+    // A long backoff: the failed batches must still be queued when the status is read
+    // (a short one resends them meanwhile on a slow machine); flush() sends now anyway.
+    await track(page, 'throwing', 4, { retryBackoffBase: 60000 });
     await page.evaluate(() => window.t.flush());
     const s = await status(page);
     assert.ok(s.persisted.failedWrites > 0, JSON.stringify(s.persisted));

@@ -3,7 +3,7 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { AutomagikTelemetry } from '../pkg/node.js';
-import { retryAfterMs } from '../crates/automagik-telemetry/js/transport.js';
+import { retryAfterMs } from '../crates/host/js/transport.js';
 import { startReceiver, items, eventually, testConfig, closedPort } from './support/receiver.mjs';
 
 let rx;

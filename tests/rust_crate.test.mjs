@@ -411,7 +411,7 @@ test('in a Worker written with workers-rs (workerd), flush() under ctx.wait_unti
 });
 
 // Fixes randomness and clocks for both front doors, and captures what each sends (a
-// stubbed fetch answering 200): the npm package reads the same hooks (crates/automagik-telemetry/js/host.js,
+// stubbed fetch answering 200): the npm package reads the same hooks (crates/host/js/host.js,
 // js/record.js) as the crate (src/web.rs).
 function fixHost() {
   globalThis[Symbol.for('automagik-telemetry.randomFill')] = (buf) => {

@@ -138,7 +138,7 @@ export {};
 });
 
 // The declarations are written by hand; what they describe comes from the core: the
-// status JSON it writes (Status::to_json) and its severity table (crates/automagik-telemetry/js/layout.js). tsc
+// status JSON it writes (Status::to_json) and its severity table (js/layout.js). tsc
 // holds them to a real getStatus() and the exported LogSeverity.
 async function declarationChecks(mutate = (s) => s) {
   const { AutomagikTelemetry, LogSeverity } = await import('../pkg/node.js');

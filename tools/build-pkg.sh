@@ -51,7 +51,7 @@ build automagik_telemetry_full clickhouse
 cp js/package/api.js js/package/node.js js/package/browser.js js/package/clickhouse.js js/package/deno.js \
   js/package/deno_wasm.js js/package/workerd.js js/package/index.d.ts "$dir"/
 # constants.js re-exports LogSeverity from the generated layout (the snippets have their own copy).
-cp crates/automagik-telemetry/js/layout.js "$dir"/
+cp js/layout.js "$dir"/
 sed "s/@VERSION@/$version/" js/package/constants.js > "$dir"/constants.js
 # Every shipped module minified in place (ESM kept, no bundling: each entry still imports
 # the shared glue): 44 KB -> 25 KB raw. Identifiers are not renamed, so that stack traces

@@ -6,7 +6,7 @@
 // Usage: node tools/record-fixtures.mjs   (rewrites the fixture file)
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KIND_ERROR as ERROR, KIND_EVENT as EVENT, KIND_LOG as LOG, KIND_METRIC as METRIC } from '../crates/automagik-telemetry/js/layout.js';
+import { KIND_ERROR as ERROR, KIND_EVENT as EVENT, KIND_LOG as LOG, KIND_METRIC as METRIC } from '../js/layout.js';
 import { bindScratch, writeItem } from '../js/record.js';
 
 export const FIXTURE = fileURLToPath(new URL('../crates/core/src/fixtures/records.bin', import.meta.url));

@@ -5,7 +5,7 @@
 # difference. Goal: at most 35 KB.
 #
 # The JS the crate brings counts too, as a web app pays it: wasm-bindgen's glue and the
-# crate's snippets (its js/ host), each minified (esbuild) and gzip -9, as trunk and
+# snippets (the shared JS host, crates/host/js), each minified (esbuild) and gzip -9, as trunk and
 # cargo-leptos serve them: one file each.
 #
 # Two baselines. The strict one is an app that does nothing else: every byte of std's

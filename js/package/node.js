@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { AutomagikTelemetry, initSync } from './automagik_telemetry_full.js';
 import { addAsyncMethods } from './api.js';
 
-// node:crypto is the SDK's random source here (crates/automagik-telemetry/js/host.js looks for it): Node 18 has no
+// node:crypto is the SDK's random source here (crates/host/js/host.js looks for it): Node 18 has no
 // global WebCrypto, and Node 20 loads it lazily, at a cost the first tracking call paid.
 try {
   globalThis[Symbol.for('automagik-telemetry.randomFill')] ??= randomFillSync;
 } catch {
-  // A host that guards the slot: crates/automagik-telemetry/js/host.js falls back to WebCrypto.
+  // A host that guards the slot: crates/host/js/host.js falls back to WebCrypto.
 }
 
 // Node sets up its timer machinery on first use (~0.3 ms); pay it here, at import, rather

@@ -13,7 +13,7 @@ if (!glue || !['otlp', 'clickhouse'].includes(backend) || !['gzip', 'plain'].inc
   throw new Error(`usage: postlink_run.mjs <pkgDir> <lean|full> <otlp|clickhouse> <gzip|plain>, not ${process.argv.slice(2)}`);
 }
 
-// The same bytes at every run: a counter through a 32-bit mix (crates/automagik-telemetry/js/host.js takes its
+// The same bytes at every run: a counter through a 32-bit mix (crates/host/js/host.js takes its
 // randomness from this slot when it is set).
 let state = 0x9e3779b9;
 globalThis[Symbol.for('automagik-telemetry.randomFill')] = (buf) => {

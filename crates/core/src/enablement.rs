@@ -39,6 +39,27 @@ pub struct Facts {
     pub ci: bool,
 }
 
+impl Facts {
+    /// The facts from what the host observed, reading the environment variables the rules
+    /// consult through `env` (each front door has its own source of them).
+    pub fn gather<S: AsRef<str>>(
+        configured: Option<bool>,
+        opted_out: bool,
+        privacy_signal: bool,
+        env: impl Fn(&str) -> Option<S>,
+    ) -> Facts {
+        Facts {
+            opted_out,
+            configured,
+            env_enabled: env(ENABLE_VAR).map(|v| v.as_ref().into()),
+            privacy_signal,
+            ci: CI_VARS
+                .iter()
+                .any(|v| env(v).is_some_and(|x| ci_value_set(x.as_ref()))),
+        }
+    }
+}
+
 /// Whether telemetry starts enabled: the first rule that applies decides.
 pub fn decide(f: &Facts) -> bool {
     if f.opted_out {

@@ -45,6 +45,6 @@ pub mod severity;
 pub mod stats;
 pub mod status;
 
-/// Writes `layout.js` from the tables above (tests only: see the module).
+/// Writes the JS files of constants from the tables above (tests only: see the module).
 #[cfg(test)]
 mod js_layout;

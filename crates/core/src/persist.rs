@@ -12,7 +12,7 @@
 //!   signal (`traces`, `metrics`, `logs`) and how many items it holds;
 //! - value: [`head`], a newline, then the exact request body: base64 for a gzip body, the
 //!   JSON text as is otherwise. The shell writes the body (both front doors share
-//!   `crates/automagik-telemetry/js/storage.js`); the core counts its length
+//!   `crates/host/js/storage.js`); the core counts its length
 //!   ([`stored_len`]).
 
 use crate::prelude::*;

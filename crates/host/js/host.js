@@ -1,7 +1,6 @@
 // What the core cannot see from wasm: which runtime this is, environment variables,
-// privacy signals, randomness and the console (storage is in
-// crates/automagik-telemetry/js/storage.js). Every function degrades to "unknown" rather
-// than throwing: hosts differ in what they expose.
+// privacy signals, randomness and the console (storage is in ./storage.js). Every
+// function degrades to "unknown" rather than throwing: hosts differ in what they expose.
 
 /** `name\nversion\nos\nhostname` of the running JS runtime, as far as it tells. */
 export function runtimeInfo() {

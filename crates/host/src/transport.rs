@@ -1,16 +1,15 @@
-//! Bindings to `transport.js` (in `crates/automagik-telemetry/js/`, shared with the Rust
-//! crate): carries out the core's [`Transmit`]s with the runtime's
+//! Bindings to `js/transport.js`: carries out the core's [`Transmit`]s with the runtime's
 //! fetch (a stored batch once this tab holds it) and turns each report back into a core
-//! [`Reply`]. The report callback is one
-//! closure per client, owned here and freed on `Drop`.
+//! [`Reply`], once per request, on a later task (never inside the client). The report
+//! callback is one closure per client, owned here and freed on `Drop`.
 
-use crate::prelude::*;
+use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
 
-#[wasm_bindgen(module = "/crates/automagik-telemetry/js/transport.js")]
+#[wasm_bindgen(module = "/js/transport.js")]
 extern "C" {
     #[wasm_bindgen(js_name = send)]
     #[allow(clippy::too_many_arguments)] // one flat crossing, no object to build

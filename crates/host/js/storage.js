@@ -3,11 +3,9 @@
 // What is stored, when, what is sent, kept or deleted is decided by the core
 // (crates/core/src/persist.rs, delivery.rs); nothing here throws.
 //
-// Both front doors run this one file, as they run the rest of this js/ folder: the same
-// keys, format and claims, so a page restores what either stored. It lives in the Rust
-// crate, which can ship only its own files; the npm package loads it by its path from the
-// repo root (and finds it at that path under pkg/snippets/). Both keep the anonymous user
-// id and the opt-out through its storageGet/storageSet too.
+// Both front doors run this one file, as they run the rest of this js/ folder
+// (crates/host): the same keys, format and claims, so a page restores what either stored.
+// Both keep the anonymous user id and the opt-out through its storageGet/storageSet too.
 
 // Storage changes reach other tabs a little after lock grants do: under a claim, a batch
 // is read only after this long, so a tab that just deleted it (and let go) is seen.

@@ -1,14 +1,14 @@
-// One HTTP attempt with the runtime's global fetch, for both front doors (the npm package
-// loads this crate's js/ by its path from the repo root). It never throws and never
-// rejects: whatever happens (fetch missing, throwing synchronously, rejecting, timing out) ends
-// in exactly one call of `done`, a plain report the delivery core classifies.
+// One HTTP attempt with the runtime's global fetch, for both front doors. It never throws
+// and never rejects: whatever happens (fetch missing, throwing synchronously, rejecting,
+// timing out) ends in exactly one call of `done`, a plain report the delivery core
+// classifies.
 // `done`'s status when no HTTP status came back: crates/core/src/retry.rs `no_status`.
 import {
   NO_STATUS_NETWORK as NETWORK,
   NO_STATUS_OFFLINE as OFFLINE,
   NO_STATUS_REFUSED as REFUSED,
   NO_STATUS_TIMEOUT as TIMEOUT,
-} from './layout.js';
+} from './codes.js';
 import { describe } from './timers.js';
 import { claimStored } from './storage.js';
 

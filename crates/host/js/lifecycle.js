@@ -3,7 +3,7 @@
 // also be shown again, or come back from the back/forward cache (`pageshow` with
 // `persisted`). The browser also says when it goes offline and comes back online. The
 // codes it reports are the core's (crates/core/src/page.rs `PageEvent`).
-import { PAGE_HIDDEN, PAGE_HIDDEN_COMPRESS, PAGE_OFFLINE, PAGE_ONLINE, PAGE_SHOWN } from './layout.js';
+import { PAGE_HIDDEN, PAGE_HIDDEN_COMPRESS, PAGE_OFFLINE, PAGE_ONLINE, PAGE_SHOWN } from './codes.js';
 
 /**
  * Calls `on(code)` when the page is hidden (PAGE_HIDDEN_COMPRESS when a keepalive request

@@ -25,19 +25,6 @@ export const MAX_STRING_CHARS = 500;
 export const MAX_BODY_CHARS = 1000;
 export const MAX_STACK_BYTES = 4096;
 
-// A transport report's status when no HTTP status came back (retry.rs `no_status`).
-export const NO_STATUS_TIMEOUT = -1;
-export const NO_STATUS_NETWORK = -2;
-export const NO_STATUS_REFUSED = -3;
-export const NO_STATUS_OFFLINE = -4;
-
-// What a page lifecycle listener reports (page.rs `PageEvent::CODES`).
-export const PAGE_HIDDEN = 0;
-export const PAGE_HIDDEN_COMPRESS = 1;
-export const PAGE_SHOWN = 2;
-export const PAGE_ONLINE = 3;
-export const PAGE_OFFLINE = 4;
-
 /** OTLP log severity numbers, with reverse mapping (`LogSeverity[13] === 'WARN'`): severity.rs `LEVELS`. */
 export const LogSeverity = Object.freeze({
   TRACE: 1,

@@ -1,16 +1,16 @@
-//! Bindings to `crates/automagik-telemetry/js/timers.js`: the client's one timer, re-armed
-//! for whatever the delivery core wants to be woken at next.
+//! Bindings to `js/timers.js`: the client's one timer, re-armed for whatever the delivery
+//! core wants to be woken at next.
 //!
 //! Like gloo-timers' `Timeout`, the JS callback is a closure owned by a Rust value and
 //! freed on `Drop`. gloo-timers itself does not fit: its handle keeps a Node process
 //! alive (no `unref`), and it throws when the host's `setTimeout` does. Unlike it, one
 //! closure serves every arming, so re-arming allocates nothing and nothing leaks.
 
-use crate::prelude::*;
+use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/crates/automagik-telemetry/js/timers.js")]
+#[wasm_bindgen(module = "/js/timers.js")]
 extern "C" {
     #[wasm_bindgen(js_name = startTimer)]
     fn start_timer(callback: &JsValue, ms: f64, keep_alive: bool) -> JsValue;

@@ -1,12 +1,12 @@
-//! Bindings to `crates/automagik-telemetry/js/lifecycle.js`: a browser page's hide and show
-//! events and the browser going offline or online (the core's [`PageEvent`] codes), with
-//! the listener closure owned here and removed on `Drop`.
+//! Bindings to `js/lifecycle.js`: a browser page's hide and show events and the browser
+//! going offline or online (the core's [`PageEvent`] codes), with the listener closure
+//! owned here and removed on `Drop`.
 
 use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::page::PageEvent;
 
-#[wasm_bindgen(module = "/crates/automagik-telemetry/js/lifecycle.js")]
+#[wasm_bindgen(module = "/js/lifecycle.js")]
 extern "C" {
     #[wasm_bindgen(js_name = listenPage)]
     fn listen_page(on_event: &JsValue) -> JsValue;
@@ -15,7 +15,7 @@ extern "C" {
 }
 
 /// Page lifecycle listeners; dropping them removes them.
-/// `crates/automagik-telemetry/js/lifecycle.js` reports each event as its code (one closure
+/// `js/lifecycle.js` reports each event as its code (one closure
 /// type for all: each type of closure costs its own invoke shim in the wasm and the glue).
 pub struct PageListeners {
     handle: JsValue,
