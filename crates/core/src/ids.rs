@@ -74,14 +74,11 @@ pub fn span_ids(key: Key) -> ([u8; 16], [u8; 8]) {
     (trace, span.to_le_bytes())
 }
 
-/// Appends `bytes` (at most 16) as lowercase hex.
+/// Appends `bytes` as lowercase hex.
 pub fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut buf = [0u8; 32];
-    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[(b >> 4) as usize];
-        pair[1] = HEX[(b & 0xf) as usize];
+    for &b in bytes {
+        out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
     }
-    out.extend_from_slice(&buf[..2 * bytes.len().min(16)]);
 }
 
 /// Formats 16 random bytes as a version-4 UUID string.
