@@ -86,11 +86,11 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut out = Vec::with_capacity(36);
-    for (i, chunk) in [0..4, 4..6, 6..8, 8..10, 10..16].into_iter().enumerate() {
-        if i > 0 {
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
             out.push(b'-');
         }
-        hex(&mut out, &b[chunk]);
+        hex(&mut out, &[*byte]);
     }
     String::from_utf8(out).unwrap_or_default()
 }
