@@ -87,8 +87,12 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Hash of the `HASHED` (four) bytes `at` starts with (Knuth's multiplicative hash).
+/// Read with `first_chunk`, here and in [`common`], not byte by byte: one length check
+/// instead of one bounds check and panic path per byte.
 fn hash(at: &[u8]) -> usize {
-    let v = u32::from_le_bytes([at[0], at[1], at[2], at[3]]);
+    let v = at
+        .first_chunk()
+        .map_or(0, |&bytes| u32::from_le_bytes(bytes));
     (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
 }
 
@@ -99,8 +103,12 @@ fn common(earlier: &[u8], here: &[u8]) -> usize {
     let max = MAX_MATCH.min(here.len());
     let mut n = 0;
     while n + 8 <= max {
-        let word = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-        let diff = word(&earlier[n..]) ^ word(&here[n..]);
+        let word = |s: &[u8]| {
+            s.get(n..)
+                .and_then(<[u8]>::first_chunk)
+                .map_or(0, |&w| u64::from_le_bytes(w))
+        };
+        let diff = word(earlier) ^ word(here);
         if diff != 0 {
             return n + (diff.trailing_zeros() / 8) as usize;
         }
