@@ -50,8 +50,10 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
         acc: 0,
         len: 0,
     };
-    // Where each hash was last seen, plus 1 (0: never).
-    let mut head = vec![0u32; 1 << HASH_BITS];
+    // Where each hash was last seen, plus 1 (0: never). An array (16 KiB of stack), not
+    // a Vec: the compiler sees that a hash (12 bits) is below its length, and drops the
+    // bounds checks.
+    let mut head = [0u32; 1 << HASH_BITS];
     let mut symbols = Vec::with_capacity(BLOCK_SYMBOLS.min(data.len() + 1));
     let mut i = 0;
     while i < data.len() {
