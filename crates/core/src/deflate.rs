@@ -58,11 +58,11 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < data.len() {
         let (len, dist) = if i + MIN_MATCH <= data.len() {
-            let h = hash(&data[i..]);
+            let h = hash(data, i);
             let seen = head[h] as usize;
             head[h] = i as u32 + 1;
             match seen.checked_sub(1) {
-                Some(at) if i - at <= WINDOW => (common(&data[at..], &data[i..]), i - at),
+                Some(at) if i - at <= WINDOW => (common(data, at, i), i - at),
                 _ => (0, 0),
             }
         } else {
@@ -72,7 +72,7 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
             symbols.push(MATCH | (len - 3) as u32 | ((dist - 1) as u32) << 9);
             // The positions the match starts with are candidates for later text too.
             for j in (i + 1..(i + len).min(data.len() + 1 - HASHED)).take(INDEXED) {
-                head[hash(&data[j..])] = j as u32 + 1;
+                head[hash(data, j)] = j as u32 + 1;
             }
             i += len;
         } else {
@@ -88,20 +88,25 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
     bits.finish();
 }
 
-/// Hash of the `HASHED` (four) bytes `at` starts with (Knuth's multiplicative hash).
+/// Hash of the `HASHED` (four) bytes of `data` from `at` (Knuth's multiplicative hash).
 /// Read with `first_chunk`, here and in [`common`], not byte by byte: one length check
 /// instead of one bounds check and panic path per byte.
-fn hash(at: &[u8]) -> usize {
-    let v = at
-        .first_chunk()
+fn hash(data: &[u8], at: usize) -> usize {
+    let v = data
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
         .map_or(0, |&bytes| u32::from_le_bytes(bytes));
     (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
 }
 
-/// How many bytes `earlier` and `here` start with in common, up to `MAX_MATCH`. The two
-/// may overlap: deflate copies byte by byte, so a match may run into its own output.
-/// Compares eight bytes at a time: this is where most of the encoder's time goes.
-fn common(earlier: &[u8], here: &[u8]) -> usize {
+/// How many bytes `data` has in common from `earlier` and from `here`, up to `MAX_MATCH`.
+/// The two may overlap: deflate copies byte by byte, so a match may run into its own
+/// output. Compares eight bytes at a time: this is where most of the encoder's time goes.
+fn common(data: &[u8], earlier: usize, here: usize) -> usize {
+    let (earlier, here) = (
+        data.get(earlier..).unwrap_or_default(),
+        data.get(here..).unwrap_or_default(),
+    );
     let max = MAX_MATCH.min(here.len());
     let mut n = 0;
     while n + 8 <= max {
