@@ -175,6 +175,11 @@ impl Lane {
         self.attempts.is_empty() && !self.backoff.is_some_and(|w| w.holds(now, false))
     }
 
+    /// Whether a retry waits out a server's `Retry-After` at `now`.
+    fn retry_after_holds(&self, now: f64) -> bool {
+        self.attempts.iter().any(|a| a.retry_after(now))
+    }
+
     /// Whether the lane is failing: its last request failed for good (from then until a
     /// delivery, its backoff over or not), or it waits to retry one.
     fn failing(&self) -> bool {
@@ -623,7 +628,7 @@ impl Delivery {
     pub fn flush(&mut self, now: f64) -> FlushId {
         let through = self.pipeline.next_seq();
         let held = (0..self.lanes.len())
-            .filter(|&l| self.retry_after_holds(l, now))
+            .filter(|&l| self.lanes[l].retry_after_holds(now))
             .fold(0, |bits, l| bits | 1 << l);
         let id = match self.waiters.last() {
             Some(&(id, t, h)) if t == through && h == held => id,
@@ -874,7 +879,8 @@ impl Delivery {
     pub fn handle_timeout(&mut self, now: f64) {
         let through = self.pipeline.next_seq();
         let interval = self.timers.expire(Timer::Interval, now);
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
+        for signal in Signal::ALL {
+            let l = signal as usize;
             let woken = self.timers.expire(Timer::Lane(signal), now);
             let lane = &mut self.lanes[l];
             if lane.backoff.is_some_and(|w| w.until <= now) {
@@ -976,8 +982,9 @@ impl Delivery {
     fn drive(&mut self, now: f64) {
         let batch = self.config().batch_size as usize;
         let max = self.config().max_batch_bytes as usize;
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
-            if self.offline || !self.lanes[l].free(now) || self.send_stored(l) {
+        for signal in Signal::ALL {
+            let l = signal as usize;
+            if self.offline || !self.lanes[l].free(now) || self.send_stored(signal) {
                 continue;
             }
             let lane = &self.lanes[l];
@@ -995,19 +1002,19 @@ impl Delivery {
         }
     }
 
-    /// Sends lane `l`'s oldest stored batch, if stored batches may go now.
-    fn send_stored(&mut self, l: usize) -> bool {
+    /// Sends `signal`'s oldest stored batch, if stored batches may go now.
+    fn send_stored(&mut self, signal: Signal) -> bool {
         if !self.restoring() {
             return false;
         }
-        let Some(entry) = self.store.as_mut().and_then(|s| s.next(Signal::ALL[l])) else {
+        let Some(entry) = self.store.as_mut().and_then(|s| s.next(signal)) else {
             return false;
         };
         entry.busy = true;
         let (key, items, sends) = (entry.key.clone(), entry.items, entry.attempts);
         self.start_attempt(
-            l,
-            Request::stored(Signal::ALL[l], items),
+            signal as usize,
+            Request::stored(signal, items),
             sends,
             false,
             Some(key),
@@ -1083,11 +1090,6 @@ impl Delivery {
         }
     }
 
-    /// Whether a retry of lane `l` waits out a server's `Retry-After` at `now`.
-    fn retry_after_holds(&self, l: usize, now: f64) -> bool {
-        self.lanes[l].attempts.iter().any(|a| a.retry_after(now))
-    }
-
     /// Whether every record below `through` is settled, or was put back by a lane that
     /// gave up for now (or waits for the browser to be online); the lanes in `held` are let
     /// off while a `Retry-After` holds them.
@@ -1098,7 +1100,7 @@ impl Delivery {
             .enumerate()
             .all(|(l, (lane, signal))| {
                 let queued = self.pipeline.front_seq(signal);
-                let let_off = held & 1 << l != 0 && self.retry_after_holds(l, now);
+                let let_off = held & 1 << l != 0 && lane.retry_after_holds(now);
                 lane.attempts.iter().all(|a| {
                     (let_off && a.retry_after(now))
                         || (self.offline && a.retry.is_some())
@@ -1113,8 +1115,8 @@ impl Delivery {
     /// After an event: each lane's timer slot follows its state, and the flushes whose
     /// records are all settled are.
     fn settle(&mut self, now: f64) {
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
-            match self.lane_wake(l, now) {
+        for signal in Signal::ALL {
+            match self.lane_wake(signal, now) {
                 Some(at) => self.timers.set(Timer::Lane(signal), at),
                 None => self.timers.stop(Timer::Lane(signal)),
             }
@@ -1122,15 +1124,15 @@ impl Delivery {
         self.check_waiters(now);
     }
 
-    /// When lane `l` next needs the timer: its earliest retry, or, with records queued
+    /// When `signal`'s lane next needs the timer: its earliest retry, or, with records queued
     /// and nothing in flight, the end of its backoff; at once for what a free lane should
     /// have sent but could not hold yet. (A full batch on a free lane was usually sent by
     /// [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
-    fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
+    fn lane_wake(&self, signal: Signal, now: f64) -> Option<f64> {
         if self.offline {
             return None; // the `online` event wakes every lane
         }
-        let lane = &self.lanes[l];
+        let lane = &self.lanes[signal as usize];
         let retry = lane
             .attempts
             .iter()
@@ -1138,13 +1140,11 @@ impl Delivery {
         // A lane with stored batches wakes when its backoff ends (a free lane sent its
         // oldest in `drive`, before this runs).
         let stored = self.restoring()
-            && self.store.as_ref().is_some_and(|s| {
-                s.entries()
-                    .iter()
-                    .any(|e| e.signal == Signal::ALL[l] && !e.busy)
-            });
-        let waiting =
-            lane.attempts.is_empty() && (self.pipeline.queued(Signal::ALL[l]) > 0 || stored);
+            && self
+                .store
+                .as_ref()
+                .is_some_and(|s| s.entries().iter().any(|e| e.signal == signal && !e.busy));
+        let waiting = lane.attempts.is_empty() && (self.pipeline.queued(signal) > 0 || stored);
         let backoff = lane
             .backoff
             .filter(|w| waiting && w.until > now)
@@ -1152,7 +1152,6 @@ impl Delivery {
         // Records a flush asked for, or a full batch, on a free lane that did not send them
         // (put back by a refused write, or left queued at page hide): the lane wakes for
         // them at once.
-        let signal = Signal::ALL[l];
         let asked = lane.free(now)
             && (self.pipeline.queued(signal) >= self.config().batch_size as usize
                 || self
