@@ -654,7 +654,8 @@ impl Delivery {
     /// waits short; a server's `Retry-After` still in force keeps its lane waiting.
     fn send_now(&mut self, now: f64) {
         let through = self.pipeline.next_seq();
-        for l in 0..self.lanes.len() {
+        for signal in Signal::ALL {
+            let l = signal as usize;
             let lane = &mut self.lanes[l];
             lane.send_through = through;
             if lane.backoff.is_some_and(|w| !w.holds(now, true)) {
@@ -664,7 +665,7 @@ impl Delivery {
                 let waiting = self.lanes[l].attempts[i].retry;
                 if !self.offline && waiting.is_some_and(|w| !w.holds(now, true)) {
                     self.lanes[l].attempts[i].retry = None;
-                    self.transmit(l, i);
+                    self.transmit(signal, i);
                 }
             }
         }
@@ -673,9 +674,10 @@ impl Delivery {
 
     /// Handles the reply to request `id`.
     pub fn reply(&mut self, now: f64, id: RequestId, reply: Reply) {
-        let Some((lane, index)) = self.find(id) else {
+        let Some((signal, index)) = self.find(id) else {
             return;
         };
+        let lane = signal as usize;
         let keepalive = self.lanes[lane].attempts[index].keepalive;
         if keepalive {
             let size = self.lanes[lane].attempts[index].request.body.len();
@@ -697,7 +699,7 @@ impl Delivery {
             if !reply.message.is_empty() {
                 what = [&what, ": ", reply.message.trim_ascii()].concat();
             }
-            p.redact([p.url_base(Signal::ALL[lane]), ": ", &what].concat())
+            p.redact([p.url_base(signal), ": ", &what].concat())
         };
         let verdict = p.verdict(&reply.outcome, reply.exception_code);
         let attempt = &mut self.lanes[lane].attempts[index];
@@ -776,7 +778,7 @@ impl Delivery {
                 if let Some(request) = self.persist(now, attempt.request, sends) {
                     self.pipeline.restore(request);
                 }
-                self.persist_lane(now, Signal::ALL[lane], false);
+                self.persist_lane(now, signal, false);
             }
         }
         self.drive(now);
@@ -895,7 +897,7 @@ impl Delivery {
                 let due = self.lanes[l].attempts[i].retry;
                 if !self.offline && due.is_some_and(|w| w.until <= now) {
                     self.lanes[l].attempts[i].retry = None;
-                    self.transmit(l, i);
+                    self.transmit(signal, i);
                 }
             }
             // While a lane fails (or the browser is offline), the interval writes what it
@@ -946,8 +948,8 @@ impl Delivery {
 
     /// The body of request `id`, while it is in flight.
     pub fn body(&self, id: RequestId) -> Option<&[u8]> {
-        let (lane, index) = self.find(id)?;
-        Some(&self.lanes[lane].attempts[index].request.body)
+        let (signal, index) = self.find(id)?;
+        Some(&self.lanes[signal as usize].attempts[index].request.body)
     }
 
     /// When [`Delivery::handle_timeout`] should next be called: the earliest timer.
@@ -970,10 +972,11 @@ impl Delivery {
         self.next_id
     }
 
-    fn find(&self, id: RequestId) -> Option<(usize, usize)> {
-        self.lanes.iter().enumerate().find_map(|(l, lane)| {
+    fn find(&self, id: RequestId) -> Option<(Signal, usize)> {
+        Signal::ALL.into_iter().find_map(|signal| {
+            let lane = &self.lanes[signal as usize];
             let i = lane.attempts.iter().position(|a| a.id == id)?;
-            Some((l, i))
+            Some((signal, i))
         })
     }
 
@@ -997,7 +1000,7 @@ impl Delivery {
                 continue;
             }
             if let Some(request) = self.pipeline.next_request(signal, max, true) {
-                self.start_attempt(l, request, 0, false, None);
+                self.start_attempt(signal, request, 0, false, None);
             }
         }
     }
@@ -1013,7 +1016,7 @@ impl Delivery {
         entry.busy = true;
         let (key, items, sends) = (entry.key.clone(), entry.items, entry.attempts);
         self.start_attempt(
-            signal as usize,
+            signal,
             Request::stored(signal, items),
             sends,
             false,
@@ -1024,14 +1027,14 @@ impl Delivery {
 
     fn start_attempt(
         &mut self,
-        lane: usize,
+        signal: Signal,
         request: Request,
         retries: u32,
         keepalive: bool,
         stored: Option<String>,
     ) {
         let id = self.fresh_id();
-        let attempts = &mut self.lanes[lane].attempts;
+        let attempts = &mut self.lanes[signal as usize].attempts;
         attempts.push(Attempt {
             id,
             request,
@@ -1041,11 +1044,11 @@ impl Delivery {
             stored,
         });
         let index = attempts.len() - 1;
-        self.transmit(lane, index);
+        self.transmit(signal, index);
     }
 
-    fn transmit(&mut self, lane: usize, index: usize) {
-        let a = &self.lanes[lane].attempts[index];
+    fn transmit(&mut self, signal: Signal, index: usize) {
+        let a = &self.lanes[signal as usize].attempts[index];
         self.actions.push_back(Action::Send(Transmit {
             id: a.id,
             signal: a.request.signal,
@@ -1066,7 +1069,6 @@ impl Delivery {
     /// large goes back and is rebuilt from fewer records.
     fn unload_lane(&mut self, signal: Signal, compress: bool) {
         let max = self.config().max_batch_bytes as usize;
-        let lane = signal as usize;
         loop {
             let room = UNLOAD_BUDGET.saturating_sub(self.keepalive_bytes);
             let mut limit = if compress { room * 8 } else { room }.min(max);
@@ -1077,7 +1079,7 @@ impl Delivery {
                 let size = request.body.len();
                 if size <= room {
                     self.keepalive_bytes += size;
-                    self.start_attempt(lane, request, 0, true, None);
+                    self.start_attempt(signal, request, 0, true, None);
                     break;
                 }
                 let items = request.items;
