@@ -50,17 +50,19 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
         acc: 0,
         len: 0,
     };
-    // Where each hash was last seen, plus 1 (0: never).
-    let mut head = vec![0u32; 1 << HASH_BITS];
+    // Where each hash was last seen, plus 1 (0: never). An array (16 KiB of stack), not
+    // a Vec: the compiler sees that a hash (12 bits) is below its length, and drops the
+    // bounds checks.
+    let mut head = [0u32; 1 << HASH_BITS];
     let mut symbols = Vec::with_capacity(BLOCK_SYMBOLS.min(data.len() + 1));
     let mut i = 0;
     while i < data.len() {
         let (len, dist) = if i + MIN_MATCH <= data.len() {
-            let h = hash(&data[i..]);
+            let h = hash(data, i);
             let seen = head[h] as usize;
             head[h] = i as u32 + 1;
             match seen.checked_sub(1) {
-                Some(at) if i - at <= WINDOW => (common(&data[at..], &data[i..]), i - at),
+                Some(at) if i - at <= WINDOW => (common(data, at, i), i - at),
                 _ => (0, 0),
             }
         } else {
@@ -70,7 +72,7 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
             symbols.push(MATCH | (len - 3) as u32 | ((dist - 1) as u32) << 9);
             // The positions the match starts with are candidates for later text too.
             for j in (i + 1..(i + len).min(data.len() + 1 - HASHED)).take(INDEXED) {
-                head[hash(&data[j..])] = j as u32 + 1;
+                head[hash(data, j)] = j as u32 + 1;
             }
             i += len;
         } else {
@@ -86,21 +88,34 @@ pub fn deflate(data: &[u8], out: &mut Vec<u8>) {
     bits.finish();
 }
 
-/// Hash of the `HASHED` (four) bytes `at` starts with (Knuth's multiplicative hash).
-fn hash(at: &[u8]) -> usize {
-    let v = u32::from_le_bytes([at[0], at[1], at[2], at[3]]);
+/// Hash of the `HASHED` (four) bytes of `data` from `at` (Knuth's multiplicative hash).
+/// Read with `first_chunk`, here and in [`common`], not byte by byte: one length check
+/// instead of one bounds check and panic path per byte.
+fn hash(data: &[u8], at: usize) -> usize {
+    let v = data
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |&bytes| u32::from_le_bytes(bytes));
     (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
 }
 
-/// How many bytes `earlier` and `here` start with in common, up to `MAX_MATCH`. The two
-/// may overlap: deflate copies byte by byte, so a match may run into its own output.
-/// Compares eight bytes at a time: this is where most of the encoder's time goes.
-fn common(earlier: &[u8], here: &[u8]) -> usize {
+/// How many bytes `data` has in common from `earlier` and from `here`, up to `MAX_MATCH`.
+/// The two may overlap: deflate copies byte by byte, so a match may run into its own
+/// output. Compares eight bytes at a time: this is where most of the encoder's time goes.
+fn common(data: &[u8], earlier: usize, here: usize) -> usize {
+    let (earlier, here) = (
+        data.get(earlier..).unwrap_or_default(),
+        data.get(here..).unwrap_or_default(),
+    );
     let max = MAX_MATCH.min(here.len());
     let mut n = 0;
     while n + 8 <= max {
-        let word = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-        let diff = word(&earlier[n..]) ^ word(&here[n..]);
+        let word = |s: &[u8]| {
+            s.get(n..)
+                .and_then(<[u8]>::first_chunk)
+                .map_or(0, |&w| u64::from_le_bytes(w))
+        };
+        let diff = word(earlier) ^ word(here);
         if diff != 0 {
             return n + (diff.trailing_zeros() / 8) as usize;
         }

@@ -175,6 +175,11 @@ impl Lane {
         self.attempts.is_empty() && !self.backoff.is_some_and(|w| w.holds(now, false))
     }
 
+    /// Whether a retry waits out a server's `Retry-After` at `now`.
+    fn retry_after_holds(&self, now: f64) -> bool {
+        self.attempts.iter().any(|a| a.retry_after(now))
+    }
+
     /// Whether the lane is failing: its last request failed for good (from then until a
     /// delivery, its backoff over or not), or it waits to retry one.
     fn failing(&self) -> bool {
@@ -623,7 +628,7 @@ impl Delivery {
     pub fn flush(&mut self, now: f64) -> FlushId {
         let through = self.pipeline.next_seq();
         let held = (0..self.lanes.len())
-            .filter(|&l| self.retry_after_holds(l, now))
+            .filter(|&l| self.lanes[l].retry_after_holds(now))
             .fold(0, |bits, l| bits | 1 << l);
         let id = match self.waiters.last() {
             Some(&(id, t, h)) if t == through && h == held => id,
@@ -649,7 +654,8 @@ impl Delivery {
     /// waits short; a server's `Retry-After` still in force keeps its lane waiting.
     fn send_now(&mut self, now: f64) {
         let through = self.pipeline.next_seq();
-        for l in 0..self.lanes.len() {
+        for signal in Signal::ALL {
+            let l = signal as usize;
             let lane = &mut self.lanes[l];
             lane.send_through = through;
             if lane.backoff.is_some_and(|w| !w.holds(now, true)) {
@@ -659,7 +665,7 @@ impl Delivery {
                 let waiting = self.lanes[l].attempts[i].retry;
                 if !self.offline && waiting.is_some_and(|w| !w.holds(now, true)) {
                     self.lanes[l].attempts[i].retry = None;
-                    self.transmit(l, i);
+                    self.transmit(signal, i);
                 }
             }
         }
@@ -668,9 +674,10 @@ impl Delivery {
 
     /// Handles the reply to request `id`.
     pub fn reply(&mut self, now: f64, id: RequestId, reply: Reply) {
-        let Some((lane, index)) = self.find(id) else {
+        let Some((signal, index)) = self.find(id) else {
             return;
         };
+        let lane = signal as usize;
         let keepalive = self.lanes[lane].attempts[index].keepalive;
         if keepalive {
             let size = self.lanes[lane].attempts[index].request.body.len();
@@ -692,7 +699,7 @@ impl Delivery {
             if !reply.message.is_empty() {
                 what = [&what, ": ", reply.message.trim_ascii()].concat();
             }
-            p.redact([p.url_base(Signal::ALL[lane]), ": ", &what].concat())
+            p.redact([p.url_base(signal), ": ", &what].concat())
         };
         let verdict = p.verdict(&reply.outcome, reply.exception_code);
         let attempt = &mut self.lanes[lane].attempts[index];
@@ -771,7 +778,7 @@ impl Delivery {
                 if let Some(request) = self.persist(now, attempt.request, sends) {
                     self.pipeline.restore(request);
                 }
-                self.persist_lane(now, Signal::ALL[lane], false);
+                self.persist_lane(now, signal, false);
             }
         }
         self.drive(now);
@@ -874,7 +881,8 @@ impl Delivery {
     pub fn handle_timeout(&mut self, now: f64) {
         let through = self.pipeline.next_seq();
         let interval = self.timers.expire(Timer::Interval, now);
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
+        for signal in Signal::ALL {
+            let l = signal as usize;
             let woken = self.timers.expire(Timer::Lane(signal), now);
             let lane = &mut self.lanes[l];
             if lane.backoff.is_some_and(|w| w.until <= now) {
@@ -889,7 +897,7 @@ impl Delivery {
                 let due = self.lanes[l].attempts[i].retry;
                 if !self.offline && due.is_some_and(|w| w.until <= now) {
                     self.lanes[l].attempts[i].retry = None;
-                    self.transmit(l, i);
+                    self.transmit(signal, i);
                 }
             }
             // While a lane fails (or the browser is offline), the interval writes what it
@@ -940,8 +948,8 @@ impl Delivery {
 
     /// The body of request `id`, while it is in flight.
     pub fn body(&self, id: RequestId) -> Option<&[u8]> {
-        let (lane, index) = self.find(id)?;
-        Some(&self.lanes[lane].attempts[index].request.body)
+        let (signal, index) = self.find(id)?;
+        Some(&self.lanes[signal as usize].attempts[index].request.body)
     }
 
     /// When [`Delivery::handle_timeout`] should next be called: the earliest timer.
@@ -964,10 +972,11 @@ impl Delivery {
         self.next_id
     }
 
-    fn find(&self, id: RequestId) -> Option<(usize, usize)> {
-        self.lanes.iter().enumerate().find_map(|(l, lane)| {
+    fn find(&self, id: RequestId) -> Option<(Signal, usize)> {
+        Signal::ALL.into_iter().find_map(|signal| {
+            let lane = &self.lanes[signal as usize];
             let i = lane.attempts.iter().position(|a| a.id == id)?;
-            Some((l, i))
+            Some((signal, i))
         })
     }
 
@@ -976,8 +985,9 @@ impl Delivery {
     fn drive(&mut self, now: f64) {
         let batch = self.config().batch_size as usize;
         let max = self.config().max_batch_bytes as usize;
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
-            if self.offline || !self.lanes[l].free(now) || self.send_stored(l) {
+        for signal in Signal::ALL {
+            let l = signal as usize;
+            if self.offline || !self.lanes[l].free(now) || self.send_stored(signal) {
                 continue;
             }
             let lane = &self.lanes[l];
@@ -990,24 +1000,24 @@ impl Delivery {
                 continue;
             }
             if let Some(request) = self.pipeline.next_request(signal, max, true) {
-                self.start_attempt(l, request, 0, false, None);
+                self.start_attempt(signal, request, 0, false, None);
             }
         }
     }
 
-    /// Sends lane `l`'s oldest stored batch, if stored batches may go now.
-    fn send_stored(&mut self, l: usize) -> bool {
+    /// Sends `signal`'s oldest stored batch, if stored batches may go now.
+    fn send_stored(&mut self, signal: Signal) -> bool {
         if !self.restoring() {
             return false;
         }
-        let Some(entry) = self.store.as_mut().and_then(|s| s.next(Signal::ALL[l])) else {
+        let Some(entry) = self.store.as_mut().and_then(|s| s.next(signal)) else {
             return false;
         };
         entry.busy = true;
         let (key, items, sends) = (entry.key.clone(), entry.items, entry.attempts);
         self.start_attempt(
-            l,
-            Request::stored(Signal::ALL[l], items),
+            signal,
+            Request::stored(signal, items),
             sends,
             false,
             Some(key),
@@ -1017,14 +1027,14 @@ impl Delivery {
 
     fn start_attempt(
         &mut self,
-        lane: usize,
+        signal: Signal,
         request: Request,
         retries: u32,
         keepalive: bool,
         stored: Option<String>,
     ) {
         let id = self.fresh_id();
-        let attempts = &mut self.lanes[lane].attempts;
+        let attempts = &mut self.lanes[signal as usize].attempts;
         attempts.push(Attempt {
             id,
             request,
@@ -1034,11 +1044,11 @@ impl Delivery {
             stored,
         });
         let index = attempts.len() - 1;
-        self.transmit(lane, index);
+        self.transmit(signal, index);
     }
 
-    fn transmit(&mut self, lane: usize, index: usize) {
-        let a = &self.lanes[lane].attempts[index];
+    fn transmit(&mut self, signal: Signal, index: usize) {
+        let a = &self.lanes[signal as usize].attempts[index];
         self.actions.push_back(Action::Send(Transmit {
             id: a.id,
             signal: a.request.signal,
@@ -1059,7 +1069,6 @@ impl Delivery {
     /// large goes back and is rebuilt from fewer records.
     fn unload_lane(&mut self, signal: Signal, compress: bool) {
         let max = self.config().max_batch_bytes as usize;
-        let lane = signal as usize;
         loop {
             let room = UNLOAD_BUDGET.saturating_sub(self.keepalive_bytes);
             let mut limit = if compress { room * 8 } else { room }.min(max);
@@ -1070,7 +1079,7 @@ impl Delivery {
                 let size = request.body.len();
                 if size <= room {
                     self.keepalive_bytes += size;
-                    self.start_attempt(lane, request, 0, true, None);
+                    self.start_attempt(signal, request, 0, true, None);
                     break;
                 }
                 let items = request.items;
@@ -1083,11 +1092,6 @@ impl Delivery {
         }
     }
 
-    /// Whether a retry of lane `l` waits out a server's `Retry-After` at `now`.
-    fn retry_after_holds(&self, l: usize, now: f64) -> bool {
-        self.lanes[l].attempts.iter().any(|a| a.retry_after(now))
-    }
-
     /// Whether every record below `through` is settled, or was put back by a lane that
     /// gave up for now (or waits for the browser to be online); the lanes in `held` are let
     /// off while a `Retry-After` holds them.
@@ -1098,7 +1102,7 @@ impl Delivery {
             .enumerate()
             .all(|(l, (lane, signal))| {
                 let queued = self.pipeline.front_seq(signal);
-                let let_off = held & 1 << l != 0 && self.retry_after_holds(l, now);
+                let let_off = held & 1 << l != 0 && lane.retry_after_holds(now);
                 lane.attempts.iter().all(|a| {
                     (let_off && a.retry_after(now))
                         || (self.offline && a.retry.is_some())
@@ -1113,8 +1117,8 @@ impl Delivery {
     /// After an event: each lane's timer slot follows its state, and the flushes whose
     /// records are all settled are.
     fn settle(&mut self, now: f64) {
-        for (l, signal) in Signal::ALL.into_iter().enumerate() {
-            match self.lane_wake(l, now) {
+        for signal in Signal::ALL {
+            match self.lane_wake(signal, now) {
                 Some(at) => self.timers.set(Timer::Lane(signal), at),
                 None => self.timers.stop(Timer::Lane(signal)),
             }
@@ -1122,15 +1126,15 @@ impl Delivery {
         self.check_waiters(now);
     }
 
-    /// When lane `l` next needs the timer: its earliest retry, or, with records queued
+    /// When `signal`'s lane next needs the timer: its earliest retry, or, with records queued
     /// and nothing in flight, the end of its backoff; at once for what a free lane should
     /// have sent but could not hold yet. (A full batch on a free lane was usually sent by
     /// [`Delivery::drive`] before this runs; [`Delivery::track`] wakes its lane.)
-    fn lane_wake(&self, l: usize, now: f64) -> Option<f64> {
+    fn lane_wake(&self, signal: Signal, now: f64) -> Option<f64> {
         if self.offline {
             return None; // the `online` event wakes every lane
         }
-        let lane = &self.lanes[l];
+        let lane = &self.lanes[signal as usize];
         let retry = lane
             .attempts
             .iter()
@@ -1138,13 +1142,11 @@ impl Delivery {
         // A lane with stored batches wakes when its backoff ends (a free lane sent its
         // oldest in `drive`, before this runs).
         let stored = self.restoring()
-            && self.store.as_ref().is_some_and(|s| {
-                s.entries()
-                    .iter()
-                    .any(|e| e.signal == Signal::ALL[l] && !e.busy)
-            });
-        let waiting =
-            lane.attempts.is_empty() && (self.pipeline.queued(Signal::ALL[l]) > 0 || stored);
+            && self
+                .store
+                .as_ref()
+                .is_some_and(|s| s.entries().iter().any(|e| e.signal == signal && !e.busy));
+        let waiting = lane.attempts.is_empty() && (self.pipeline.queued(signal) > 0 || stored);
         let backoff = lane
             .backoff
             .filter(|w| waiting && w.until > now)
@@ -1152,7 +1154,6 @@ impl Delivery {
         // Records a flush asked for, or a full batch, on a free lane that did not send them
         // (put back by a refused write, or left queued at page hide): the lane wakes for
         // them at once.
-        let signal = Signal::ALL[l];
         let asked = lane.free(now)
             && (self.pipeline.queued(signal) >= self.config().batch_size as usize
                 || self

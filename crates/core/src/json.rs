@@ -23,17 +23,16 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
             0..=0x1f => b"",
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
         if esc.is_empty() {
             out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
+            crate::ids::hex(out, &[b]);
         } else {
             out.extend_from_slice(esc);
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
 }
 
@@ -41,18 +40,11 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 pub const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends the decimal digits of `v` (no quotes).
-pub fn uint(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+pub fn uint(out: &mut Vec<u8>, v: u64) {
+    if v >= 10 {
+        uint(out, v / 10);
     }
-    out.extend_from_slice(&buf[i..]);
+    out.push(b'0' + (v % 10) as u8);
 }
 
 /// `v` in decimal, for URLs and messages (not `format!`: `core::fmt` is kilobytes of

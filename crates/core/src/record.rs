@@ -168,8 +168,14 @@ pub fn put_units(out: &mut Vec<u8>, s: &str, units: usize) {
     let mut n = 0;
     let mut end = s.len();
     let mut lone = false;
-    for (i, c) in s.char_indices() {
-        let w = c.len_utf16();
+    // On bytes, so no UTF-8 decoder is linked for this: a character starts at each byte
+    // that is not a continuation byte, and takes two UTF-16 units when its UTF-8 takes
+    // four (its lead byte is 0xF0 or above), else one.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let w = if b >= 0xF0 { 2 } else { 1 };
         if n + w > units {
             end = i;
             // Half a surrogate pair fits: JS keeps a lone surrogate, written as U+FFFD.
