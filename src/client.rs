@@ -1,13 +1,8 @@
-//! The public `AutomagikTelemetry` class: the I/O shell around the delivery core. It
-//! reads the configuration and the host's facts, hands tracking calls to the record
-//! boundary and the core, and carries out what the core decides: send this request, arm
-//! the timer for then, settle that flush, start the session. It decides nothing itself.
-//!
-//! A client lives until `shutdown()` (SPEC §7): while the core has work (records queued
-//! or in flight, a flush pending) the state holds a strong reference to itself, so an
-//! app that drops its last reference loses nothing to garbage collection; the timer, the
-//! page listeners and the transport reach it through weak references. Once idle, or
-//! after `shutdown()` has settled, the pin goes and the state can be collected.
+//! The public `AutomagikTelemetry` class. It reads the configuration and the host's
+//! facts, hands tracking calls to the record boundary and the core, and leaves the rest to
+//! the shell both front doors share ([`automagik_telemetry_host::shell`]), which carries
+//! out what the core decides over the JS host and keeps the client alive while the core
+//! has work (SPEC §7). It decides nothing itself.
 //!
 //! Tracking methods never throw and never panic: every path that could fail degrades
 //! to dropping (and counting) the item. Every entry point takes the state with
@@ -15,265 +10,42 @@
 
 use crate::prelude::*;
 
-use ::core::cell::{Cell, RefCell, RefMut};
+use ::core::cell::{Cell, RefCell};
 use alloc::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use automagik_telemetry_core::config::{Config, ConfigError, ErrorKind, Raw};
-use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
+use automagik_telemetry_core::delivery::{Delivery, FlushId};
 use automagik_telemetry_core::enablement::decide;
-use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::{body_time_ms, Track};
-use automagik_telemetry_core::page::PageEvent;
 
 use automagik_telemetry_host::facts;
-use automagik_telemetry_host::lifecycle::PageListeners;
-use automagik_telemetry_host::storage;
-use automagik_telemetry_host::timers::Timer;
-use automagik_telemetry_host::transport::Transport;
+use automagik_telemetry_host::shell::{self, drive, finish, Settle};
+use automagik_telemetry_host::Js;
 
 use super::plain::{self, Deferred};
 use super::{boundary, host};
 
-/// A `flush()` whose promise is not settled yet.
-struct Waiter {
-    id: FlushId,
-    deferred: Deferred,
-}
+/// The shell over the JS host, its flushes JS promises.
+type Shell = shell::Shell<Js, Deferred>;
+type Shared = shell::Shared<Js, Deferred>;
 
-/// The client's state: the delivery core plus the JS resources that carry it out.
-struct Shell {
-    core: Delivery,
-    environment: String,
-    /// Created disarmed at construction (Workers forbid arming timers there).
-    timer: Option<Timer>,
-    /// What the timer is armed for: the time and whether it holds the process open.
-    armed: Option<(f64, bool)>,
-    transport: Option<Transport>,
-    page: Option<PageListeners>,
-    waiters: Vec<Waiter>,
-    /// The state itself, held while the core has work: the client outlives the app's
-    /// last reference until then (a reference cycle, broken when idle).
-    pin: Option<Shared>,
+impl Settle for Deferred {
+    fn settle(self) {
+        self.resolve();
+    }
 }
-
-type Shared = Rc<RefCell<Shell>>;
 
 fn now() -> f64 {
     js_sys::Date::now()
 }
 
-impl Shell {
-    /// A shell with no timer, transport or page listeners yet.
-    fn new(core: Delivery, environment: String) -> Shell {
-        Shell {
-            core,
-            environment,
-            timer: None,
-            armed: None,
-            transport: None,
-            page: None,
-            waiters: Vec::new(),
-            pin: None,
-        }
-    }
-
-    fn debug(&self, line: impl FnOnce() -> String) {
-        if self.core.pipeline.config.verbose {
-            facts::debug(&line());
-        }
-    }
-
-    /// What a browser page needs from the start: its hide and show listeners (a page may
-    /// go away before anything else runs) and, when a ClickHouse password is configured,
-    /// one plain warning. No timer, randomness or storage here.
-    fn prepare_page(&mut self, me: &Shared) {
-        if let Some(warning) = self.core.page_warning() {
-            facts::warn(warning);
-        }
-        let weak = Rc::downgrade(me);
-        self.page = PageListeners::listen(move |event| {
-            if let Some(me) = weak.upgrade() {
-                drive(&me, |st, now| match event {
-                    PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
-                    PageEvent::Shown => st.core.page_shown(now),
-                    PageEvent::Online(online) => st.core.set_online(now, online),
-                });
-            }
-        });
-    }
-
-    /// Begins the session (identity, random salt) when the core asks for it.
-    fn start_session(&mut self) {
-        if self.core.needs_session() {
-            let (start, fault) = facts::start_session(self.environment.clone());
-            self.core.start_session(start.seed, start.identity, fault);
-        }
-    }
-
-    /// Creates the timer, disarmed: its callback is made once, here rather than in the
-    /// first tracking call.
-    fn prepare_timer(&mut self, me: &Shared) {
-        let weak = Rc::downgrade(me);
-        self.timer = Some(Timer::new(move || {
-            if let Some(me) = weak.upgrade() {
-                drive(&me, |st, now| {
-                    if let Some(t) = st.timer.as_mut() {
-                        t.fired();
-                    }
-                    st.armed = None;
-                    st.core.handle_timeout(now);
-                });
-            }
-        }));
-    }
-
-    /// Carries out the core's actions and re-arms the timer; returns the flushes to
-    /// resolve once the state is released.
-    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Deferred> {
-        let mut settled = Vec::new();
-        while let Some(action) = self.core.poll_action() {
-            match action {
-                Action::Send(t) => {
-                    let body = self.core.body(t.id).unwrap_or_default();
-                    self.debug(|| {
-                        let size = json::decimal(body.len() as u64);
-                        [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
-                    });
-                    let weak = Rc::downgrade(me);
-                    let transport = self.transport.get_or_insert_with(|| {
-                        Transport::new(move |id, reply| {
-                            if let Some(me) = weak.upgrade() {
-                                on_reply(&me, id, reply);
-                            }
-                        })
-                    });
-                    transport.send(&t, body);
-                }
-                Action::Settle(id) => {
-                    if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
-                        settled.push(self.waiters.swap_remove(i).deferred);
-                    }
-                }
-                Action::List { prefix } => {
-                    let listing = storage::list(&prefix);
-                    self.core.listed(now, listing.as_deref());
-                }
-                Action::Persist { key, head, body } => {
-                    let written = storage::put(&key, &head, &body);
-                    self.core.wrote(now, &key, written);
-                }
-                Action::Release { key, then } => storage::release(&key, then),
-            }
-        }
-        self.rearm(now);
-        if self.core.is_shut() && !self.core.has_work() {
-            // Shut down and settled: the page listeners go. The timer stays, disarmed (the
-            // core wants no interval after shutdown): a later flush's retries still need it.
-            self.page = None;
-        }
-        settled
-    }
-
-    /// Arms the timer for the core's next wake-up; it holds the process open only while
-    /// a flush is awaited.
-    fn rearm(&mut self, now: f64) {
-        let want = self
-            .core
-            .poll_timeout()
-            .map(|at| (at, self.core.flushing()));
-        if want == self.armed {
-            return;
-        }
-        self.armed = want;
-        let Some((at, keep_alive)) = want else {
-            if let Some(t) = self.timer.as_mut() {
-                t.disarm();
-            }
-            return;
-        };
-        let Some(timer) = self.timer.as_mut() else {
-            return;
-        };
-        let armed = timer.arm(at - now, keep_alive);
-        if armed.is_err() {
-            self.armed = None;
-        }
-        self.core.timer_armed(armed);
-    }
-}
-
-/// Runs `f` on the state with the current time, then carries out what the core decided.
-/// Starts the session first: every caller but a tracking call may send. Returns false
-/// when the state was busy (a re-entrant call), in which case `f` did not run.
-fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
-    let Ok(mut st) = me.try_borrow_mut() else {
-        return false;
-    };
-    let t = now();
-    st.start_session();
-    f(&mut st, t);
-    finish(me, st, t);
-    true
-}
-
-/// Lets time pass where the host's timers failed, carries out the core's actions, pins
-/// the state while the core has work (or lets it go), then releases the state and
-/// resolves the flushes that settled.
-fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
-    st.core.tick(now);
-    let settled = st.carry_out(me, now);
-    let unpinned = if st.core.has_work() {
-        st.pin.get_or_insert_with(|| Rc::clone(me));
-        None
-    } else {
-        st.pin.take()
-    };
-    drop(st);
-    // After the borrow ends: this may be the last reference, and free the state.
-    drop(unpinned);
-    for flush in settled {
-        flush.resolve();
-    }
-}
-
-fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
-    drive(me, |st, now| {
-        st.debug(|| {
-            let what = reply.outcome.describe();
-            st.core.pipeline.redact(
-                [
-                    "request ",
-                    &json::decimal(id.into()),
-                    ": ",
-                    &what,
-                    " ",
-                    &reply.message,
-                ]
-                .concat(),
-            )
-        });
-        st.core.reply(now, id, reply);
-    });
-}
-
 /// A promise for the flush `start` begins; a flush that adds nothing to the one pending
 /// shares its promise. A re-entrant call resolves at once.
 fn flush_promise(me: &Shared, start: impl FnOnce(&mut Delivery, f64) -> FlushId) -> Promise {
-    let mut out = None;
-    drive(me, |st, now| {
-        let id = start(&mut st.core, now);
-        if let Some(w) = st.waiters.iter().find(|w| w.id == id) {
-            out = Some(w.deferred.promise());
-            return;
-        }
-        let deferred = plain::defer();
-        out = Some(deferred.promise());
-        st.waiters.push(Waiter { id, deferred });
-    });
-    out.unwrap_or_else(resolved)
+    shell::flush(me, start, plain::defer, Deferred::promise).unwrap_or_else(resolved)
 }
 
 fn raw(v: &JsValue) -> Raw {
@@ -361,7 +133,7 @@ impl Client {
             let warm = Client::over(Shell::new(Delivery::new(defaults), String::new()));
             warm.track_event(&"warm-up".into(), &boundary::sample_attributes());
             // Its queued sample pinned it: let it go with `warm`.
-            let pin = warm.state.borrow_mut().pin.take();
+            let pin = warm.state.borrow_mut().unpin();
             drop(pin);
         }
         let shell = Shell::new(
@@ -377,9 +149,7 @@ impl Client {
             ]
             .concat()
         });
-        let state = Rc::new(RefCell::new(shell));
-        state.borrow_mut().prepare_page(&state);
-        state.borrow_mut().prepare_timer(&state);
+        let state = shell.share();
         // A page lists the batches an earlier load left (SPEC §8); elsewhere a no-op.
         drive(&state, |st, _| st.core.open());
         Ok(Client {

@@ -1,33 +1,29 @@
-//! [`Telemetry`]: the I/O shell around the delivery core, as `src/client.rs` is for the
-//! npm package. It hands tracking calls to the core as record bodies (written by the
-//! core's [`record`](automagik_telemetry_core::record) writer) and carries out what the
-//! core decides: send this request, arm the timer for then, settle that flush, start the
-//! session. It decides nothing itself.
-//!
-//! A client lives until [`Telemetry::shutdown`] (SPEC §7): while the core has work the
-//! state holds a strong reference to itself, so an app that drops its last clone loses
-//! nothing; the timer, the page listeners and the transport reach it through weak
-//! references. Every entry point takes the state with `try_borrow*`: a re-entrant call
-//! (from a `tracing` event inside the client, say) finds it busy, never broken.
+//! [`Telemetry`]: the Rust front door. It hands tracking calls to the core as record
+//! bodies (written by the core's [`record`](automagik_telemetry_core::record) writer) and
+//! leaves the rest to the shell both front doors share
+//! ([`automagik_telemetry_host::shell`]), which carries out what the core decides over
+//! this crate's host and keeps the client alive while the core has work (SPEC §7): an
+//! app that drops its last clone loses nothing. It decides nothing itself. Every entry
+//! point takes the state with `try_borrow*`: a re-entrant call (from a `tracing` event
+//! inside the client, say) finds it busy, never broken.
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use automagik_telemetry_core::config::Raw;
-use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId};
+use automagik_telemetry_core::delivery::{Delivery, FlushId};
 use automagik_telemetry_core::enablement::decide;
-use automagik_telemetry_core::json;
 use automagik_telemetry_core::model::Track;
-use automagik_telemetry_core::page::PageEvent;
 #[cfg(not(target_arch = "wasm32"))]
 use automagik_telemetry_core::record::js_number;
 use automagik_telemetry_core::record::{self, BODY_UNITS, STACK_UNITS, STR_UNITS};
 use automagik_telemetry_core::status::Status;
+use automagik_telemetry_host::shell::{self, drive, finish, Settle};
 
-use crate::host::{self, PageListeners, Timer, Transport};
+use crate::host::{self, Host};
 use crate::{Attributes, Config, ConfigError, LogSeverity, MetricType};
 
 /// The text JS prints for a finite double: on wasm32 JS prints it (no float formatter
@@ -41,15 +37,18 @@ pub(crate) fn double_text(v: f64) -> String {
 
 /// The settling side of a [`Flush`].
 #[derive(Default)]
-struct Settle {
+struct FlushState {
     done: Cell<bool>,
     waker: Cell<Option<Waker>>,
 }
 
-impl Settle {
-    fn settle(&self) {
-        self.done.set(true);
-        if let Some(w) = self.waker.take() {
+/// A flush's entry in the shell: what it settles.
+struct Waiter(Rc<FlushState>);
+
+impl Settle for Waiter {
+    fn settle(self) {
+        self.0.done.set(true);
+        if let Some(w) = self.0.waker.take() {
             w.wake();
         }
     }
@@ -59,7 +58,7 @@ impl Settle {
 /// item queued before the call was delivered, dropped, or re-queued after a failure. It
 /// is not `Send` (the client lives on the page's one thread) and always completes.
 #[must_use = "a flush does its work whether awaited or not; await it to know when it is done"]
-pub struct Flush(Rc<Settle>);
+pub struct Flush(Rc<FlushState>);
 
 impl Future for Flush {
     type Output = ();
@@ -73,181 +72,8 @@ impl Future for Flush {
     }
 }
 
-struct Waiter {
-    id: FlushId,
-    settle: Rc<Settle>,
-}
-
-pub(crate) struct Shell {
-    pub(crate) core: Delivery,
-    environment: String,
-    timer: Option<Timer>,
-    armed: Option<(f64, bool)>,
-    transport: Option<Transport>,
-    page: Option<PageListeners>,
-    waiters: Vec<Waiter>,
-    pin: Option<Shared>,
-}
-
-type Shared = Rc<RefCell<Shell>>;
-
-impl Shell {
-    fn debug(&self, line: impl FnOnce() -> String) {
-        if self.core.pipeline.config.verbose {
-            host::debug(&line());
-        }
-    }
-
-    fn start_session(&mut self) {
-        if self.core.needs_session() {
-            let (start, fault) = host::start_session(self.environment.clone());
-            self.core.start_session(start.seed, start.identity, fault);
-        }
-    }
-
-    fn prepare(&mut self, me: &Shared) {
-        if let Some(warning) = self.core.page_warning() {
-            host::warn(warning);
-        }
-        let weak = Rc::downgrade(me);
-        self.page = PageListeners::listen(move |event| {
-            if let Some(me) = weak.upgrade() {
-                drive(&me, |st, now| match event {
-                    PageEvent::Hidden { compress } => st.core.page_hidden(now, compress),
-                    PageEvent::Shown => st.core.page_shown(now),
-                    PageEvent::Online(online) => st.core.set_online(now, online),
-                });
-            }
-        });
-        let weak = Rc::downgrade(me);
-        self.timer = Some(Timer::new(move || {
-            if let Some(me) = weak.upgrade() {
-                drive(&me, |st, now| {
-                    if let Some(t) = st.timer.as_mut() {
-                        t.fired();
-                    }
-                    st.armed = None;
-                    st.core.handle_timeout(now);
-                });
-            }
-        }));
-    }
-
-    fn carry_out(&mut self, me: &Shared, now: f64) -> Vec<Rc<Settle>> {
-        let mut settled = Vec::new();
-        while let Some(action) = self.core.poll_action() {
-            match action {
-                Action::Send(t) => {
-                    let body = self.core.body(t.id).unwrap_or_default();
-                    self.debug(|| {
-                        let size = json::decimal(body.len() as u64);
-                        [t.signal.name(), " -> ", &size, " bytes to ", &t.url].concat()
-                    });
-                    let weak = Rc::downgrade(me);
-                    let transport = self.transport.get_or_insert_with(|| {
-                        Transport::new(move |id, reply| {
-                            if let Some(me) = weak.upgrade() {
-                                on_reply(&me, id, reply);
-                            }
-                        })
-                    });
-                    transport.send(&t, body);
-                }
-                Action::Settle(id) => {
-                    if let Some(i) = self.waiters.iter().position(|w| w.id == id) {
-                        settled.push(self.waiters.swap_remove(i).settle);
-                    }
-                }
-                Action::List { prefix } => {
-                    let listing = host::store_list(&prefix);
-                    self.core.listed(now, listing.as_deref());
-                }
-                Action::Persist { key, head, body } => {
-                    let written = host::store_put(&key, &head, &body);
-                    self.core.wrote(now, &key, written);
-                }
-                Action::Release { key, then } => host::store_release(&key, then),
-            }
-        }
-        self.rearm(now);
-        if self.core.is_shut() && !self.core.has_work() {
-            self.page = None;
-        }
-        settled
-    }
-
-    /// Arms the timer for the core's next wake-up; in Deno or Node it holds the process
-    /// open only while a flush is awaited.
-    fn rearm(&mut self, now: f64) {
-        let want = self
-            .core
-            .poll_timeout()
-            .map(|at| (at, self.core.flushing()));
-        if want == self.armed {
-            return;
-        }
-        self.armed = want;
-        let Some((at, keep_alive)) = want else {
-            if let Some(t) = self.timer.as_mut() {
-                t.disarm();
-            }
-            return;
-        };
-        let Some(timer) = self.timer.as_mut() else {
-            return;
-        };
-        let armed = timer.arm(at - now, keep_alive);
-        if armed.is_err() {
-            self.armed = None;
-        }
-        self.core.timer_armed(armed);
-    }
-}
-
-fn drive(me: &Shared, f: impl FnOnce(&mut Shell, f64)) -> bool {
-    let Ok(mut st) = me.try_borrow_mut() else {
-        return false;
-    };
-    let t = host::now();
-    st.start_session();
-    f(&mut st, t);
-    finish(me, st, t);
-    true
-}
-
-fn finish(me: &Shared, mut st: RefMut<'_, Shell>, now: f64) {
-    st.core.tick(now);
-    let settled = st.carry_out(me, now);
-    let unpinned = if st.core.has_work() {
-        st.pin.get_or_insert_with(|| Rc::clone(me));
-        None
-    } else {
-        st.pin.take()
-    };
-    drop(st);
-    drop(unpinned);
-    for s in settled {
-        s.settle();
-    }
-}
-
-fn on_reply(me: &Shared, id: RequestId, reply: Reply) {
-    drive(me, |st, now| {
-        st.debug(|| {
-            let line = [
-                "request ",
-                &json::decimal(id.into()),
-                ": ",
-                &reply.outcome.describe(),
-                " ",
-                &reply.message,
-            ]
-            .concat();
-            st.core.pipeline.redact(line)
-        });
-        st.core.reply(now, id, reply);
-    });
-}
+/// The shell both front doors share, over this crate's host, its flushes futures.
+type Shared = shell::Shared<Host, Waiter>;
 
 /// A privacy-first telemetry client. Cheap to clone: every clone is the same client.
 ///
@@ -273,16 +99,7 @@ impl Telemetry {
             .unwrap_or_default()
             .to_string();
         let core = Delivery::new(parsed).with_host(enabled, host::runtime_name());
-        let shell = Shell {
-            core,
-            environment,
-            timer: None,
-            armed: None,
-            transport: None,
-            page: None,
-            waiters: Vec::new(),
-            pin: None,
-        };
+        let shell = shell::Shell::new(core, environment);
         shell.debug(|| {
             [
                 "enabled=",
@@ -292,10 +109,7 @@ impl Telemetry {
             ]
             .concat()
         });
-        let state = Rc::new(RefCell::new(shell));
-        if let Ok(mut shell) = state.try_borrow_mut() {
-            shell.prepare(&state);
-        }
+        let state = shell.share();
         drive(&state, |st, _| st.core.open());
         Ok(Telemetry {
             state,
@@ -431,27 +245,18 @@ impl Telemetry {
     }
 
     fn flush_with(&self, start: impl FnOnce(&mut Delivery, f64) -> FlushId) -> Flush {
-        let mut out = None;
-        drive(&self.state, |st, now| {
-            let id = start(&mut st.core, now);
-            let settle = match st.waiters.iter().find(|w| w.id == id) {
-                Some(w) => Rc::clone(&w.settle),
-                None => {
-                    let settle = Rc::new(Settle::default());
-                    st.waiters.push(Waiter {
-                        id,
-                        settle: Rc::clone(&settle),
-                    });
-                    settle
-                }
-            };
-            out = Some(Flush(settle));
-        });
-        out.unwrap_or_else(|| {
-            let s = Settle::default();
-            s.done.set(true);
-            Flush(Rc::new(s))
-        })
+        let settle = shell::flush(
+            &self.state,
+            start,
+            || Waiter(Rc::default()),
+            |w| Rc::clone(&w.0),
+        );
+        // A re-entrant call (from inside the client) has nothing to wait for.
+        Flush(settle.unwrap_or_else(|| {
+            let done = FlushState::default();
+            done.done.set(true);
+            Rc::new(done)
+        }))
     }
 
     /// Sends everything queued now. The future completes when each of those items was

@@ -1,24 +1,17 @@
-//! The host on `wasm32`: the JS host both front doors run ([`automagik_telemetry_host`]:
+//! The host on `wasm32`: the JS host both front doors run ([`automagik_telemetry_host::Js`]:
 //! fetch with its timeout, keepalive fetch or `sendBeacon`, the timer, the page
-//! lifecycle, `localStorage` and the claim across tabs, runtime facts), plus the clock and
-//! the number text this front door reads itself. One copy of the host code serves both
-//! front doors, so they behave alike by construction, and an app's wasm carries none of
-//! it: a Rust copy written with `web-sys` and `wasm-bindgen-futures` cost 9.5 KB more
-//! gzipped wasm (6.5 KB more with the JS counted).
+//! lifecycle, `localStorage` and the claim across tabs, runtime facts), plus the record
+//! clock and the number text this front door reads itself. One copy of the host code
+//! serves both front doors, so they behave alike by construction, and an app's wasm
+//! carries none of it: a Rust copy written with `web-sys` and `wasm-bindgen-futures` cost
+//! 9.5 KB more gzipped wasm (6.5 KB more with the JS counted).
 
 use std::cell::Cell;
 
 use wasm_bindgen::prelude::*;
 
-pub use automagik_telemetry_host::facts::{
-    debug, persist_opt_out, runtime_name, start_session, warn,
-};
-pub use automagik_telemetry_host::lifecycle::PageListeners;
-pub use automagik_telemetry_host::storage::{
-    list as store_list, put as store_put, release as store_release,
-};
-pub use automagik_telemetry_host::timers::Timer;
-pub use automagik_telemetry_host::transport::Transport;
+pub use automagik_telemetry_host::facts::{persist_opt_out, runtime_name};
+pub use automagik_telemetry_host::Js as Host;
 
 use automagik_telemetry_core::enablement::Facts;
 use automagik_telemetry_host::facts::{opted_out, privacy_signal};

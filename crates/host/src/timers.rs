@@ -10,6 +10,8 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
+use crate::shell::{self, Timer as _};
+
 #[wasm_bindgen(module = "/js/timers.js")]
 extern "C" {
     #[wasm_bindgen(js_name = startTimer)]
@@ -34,10 +36,12 @@ impl Timer {
             handle: None,
         }
     }
+}
 
+impl shell::Timer for Timer {
     /// Fires once after `ms` (replacing any pending firing). `keep_alive` holds a Node or
     /// Deno process open until then. Errs with the host's complaint when it has no timers.
-    pub fn arm(&mut self, ms: f64, keep_alive: bool) -> Result<(), String> {
+    fn arm(&mut self, ms: f64, keep_alive: bool) -> Result<(), String> {
         self.disarm();
         let handle = start_timer(self.callback.as_ref(), ms.max(0.0), keep_alive);
         if handle.is_string() {
@@ -48,14 +52,14 @@ impl Timer {
     }
 
     /// Cancels the pending firing, if any.
-    pub fn disarm(&mut self) {
+    fn disarm(&mut self) {
         if let Some(h) = self.handle.take() {
             stop_timer(&h);
         }
     }
 
     /// Forgets the pending firing: it has just happened.
-    pub fn fired(&mut self) {
+    fn fired(&mut self) {
         self.handle = None;
     }
 }

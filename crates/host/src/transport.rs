@@ -7,6 +7,8 @@ use alloc::string::String;
 
 use wasm_bindgen::prelude::*;
 
+use crate::shell;
+
 use automagik_telemetry_core::delivery::{Reply, RequestId, Transmit};
 
 #[wasm_bindgen(module = "/js/transport.js")]
@@ -48,10 +50,12 @@ impl Transport {
         );
         Transport { done }
     }
+}
 
+impl shell::Transport for Transport {
     /// Sends `body` as `t` says; a stored batch (SPEC §8) is claimed first and sent as
     /// stored.
-    pub fn send(&self, t: &Transmit, body: &[u8]) {
+    fn send(&self, t: &Transmit, body: &[u8]) {
         send_js(
             self.done.as_ref(),
             t.id,
