@@ -5,12 +5,13 @@
 //! It runs the same JS-free core (`automagik-telemetry-core`) as the npm package
 //! `@automagik/telemetry`: the same record model, queue, encoders, personal-data
 //! scrubbing, delivery lanes, retries, unload path and persistence, and the same bytes on
-//! the wire. Host access goes through `web-sys`/`js-sys` (fetch with a timeout, keepalive
-//! fetch or `sendBeacon` when the page goes away, the page lifecycle and online/offline
-//! events) and one JS snippet, the npm package's `localStorage` code: in a browser page,
-//! unsent batches are kept there for the next page load under the npm package's keys and
-//! format, each sent by one tab (the claim across tabs is that snippet's), so either front
-//! door restores the other's. The anonymous user id and the opt-out are kept there too.
+//! the wire. It also runs the npm package's shell and JS host (`automagik-telemetry-host`):
+//! fetch with a timeout, a keepalive fetch or `sendBeacon` when the page goes away, the
+//! page lifecycle and online/offline events, and `localStorage`, where in a browser page
+//! unsent batches wait for the next page load under the npm package's keys and format,
+//! each sent by one tab, so either front door restores the other's (the anonymous user id
+//! and the opt-out are kept there too). The host's files reach the app as wasm-bindgen
+//! snippets, which trunk, cargo-leptos and wasm-pack ship beside the glue.
 //! No tokio, no threads, no `std::time`.
 //!
 //! The crate brings no global allocator and no panic handler: the app owns those.
