@@ -216,7 +216,9 @@ async function deadTab({ init = [] } = {}) {
     await page.close();
     await persistRounds(context, errors, 'dead', 1, 3);
     const dying = await open(context, errors);
-    const keys = await storedKeys(dying);
+    // The batches only: a page of persistRounds may have closed while holding a claim
+    // written to storage (`<key>:claim`), which is not a batch to claim again.
+    const keys = (await storedKeys(dying)).filter((k) => !k.endsWith(':claim'));
     if (await dying.evaluate(() => !!navigator.locks)) {
       for (const key of keys) await holdLock(dying, key);
     } else {
