@@ -39,7 +39,7 @@ const MATCH: u32 = 1 << 8;
 /// The end-of-block symbol.
 const END: usize = 256;
 /// The order in which a block header lists the code lengths of the code-length code.
-const CL_ORDER: [usize; 19] = [
+const CL_ORDER: [u8; 19] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
 
@@ -182,74 +182,73 @@ impl Bits<'_> {
     }
 }
 
+/// Symbols in the largest alphabet (literals, end of block and lengths).
+const SYMBOLS: usize = 286;
+
 /// A Huffman code: each symbol's code length and its code, bit-reversed for writing.
+/// Every alphabet is held as wide as the largest, its unused symbols without a code: any
+/// `u8` symbol is then in range, and the compiler drops the bounds checks.
 struct Code {
-    lengths: Vec<u8>,
-    codes: Vec<u16>,
+    lengths: [u8; SYMBOLS],
+    codes: [u16; SYMBOLS],
 }
 
 impl Code {
-    /// The canonical code (RFC 1951 §3.2.2) with the given lengths.
-    fn from_lengths(lengths: Vec<u8>) -> Code {
-        let mut count = [0u16; 16];
-        for &l in &lengths {
-            count[usize::from(l)] += 1;
+    /// An optimal code for `freq` whose lengths do not exceed `limit`, made canonical (RFC
+    /// 1951 §3.2.2): codes of each length are consecutive, in symbol order, and follow the
+    /// shorter lengths' codes.
+    fn fitted(freq: &[u32; SYMBOLS], limit: u8) -> Code {
+        let lengths = lengths(freq, limit);
+        let mut codes = [0u16; SYMBOLS];
+        let mut next = 0u16;
+        for len in 1..16 {
+            next <<= 1;
+            for (code, &l) in codes.iter_mut().zip(&lengths) {
+                if l == len {
+                    // Huffman codes go most significant bit first into an LSB-first stream.
+                    *code = next.reverse_bits() >> (16 - len);
+                    next += 1;
+                }
+            }
         }
-        count[0] = 0;
-        let mut next = [0u16; 16];
-        for l in 1..16 {
-            next[l] = (next[l - 1] + count[l - 1]) << 1;
-        }
-        let codes = lengths
-            .iter()
-            .map(|&l| {
-                let l = usize::from(l);
-                let code = next[l];
-                next[l] += 1;
-                // Huffman codes go most significant bit first into an LSB-first stream.
-                code.reverse_bits().checked_shr(16 - l as u32).unwrap_or(0)
-            })
-            .collect();
         Code { lengths, codes }
-    }
-
-    /// An optimal code for `freq` whose lengths do not exceed `limit`.
-    fn fitted(freq: &[u32], limit: u8) -> Code {
-        Code::from_lengths(lengths(freq, limit))
     }
 
     /// Writes `symbol`.
     fn put(&self, bits: &mut Bits, symbol: usize) {
-        bits.put(
-            u32::from(self.codes[symbol]),
-            u32::from(self.lengths[symbol]),
-        );
+        // Every symbol written is in the alphabet; `get` keeps a panic path out.
+        if let (Some(&code), Some(&len)) = (self.codes.get(symbol), self.lengths.get(symbol)) {
+            bits.put(u32::from(code), u32::from(len));
+        }
     }
 }
 
 /// Huffman code lengths for `freq`, none over `limit`. At least two symbols get a code
 /// (0 and 1 stand in when fewer occur): a one-symbol code is not complete, and some
 /// inflaters refuse it.
-fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
-    let mut symbols: Vec<usize> = (0..freq.len()).filter(|&s| freq[s] > 0).collect();
+fn lengths(freq: &[u32; SYMBOLS], limit: u8) -> [u8; SYMBOLS] {
+    // The symbols that occur, with their weights.
+    let mut leaves: Vec<(u32, usize)> = freq.iter().copied().zip(0..).filter(|l| l.0 > 0).collect();
     for s in 0..2 {
-        if symbols.len() < 2 && !symbols.contains(&s) {
-            symbols.push(s);
+        if leaves.len() < 2 && !leaves.iter().any(|l| l.1 == s) {
+            leaves.push((0, s));
         }
     }
     // By weight, as an insertion sort: at most 286 symbols, once per block, and the
     // standard sorts add 4 KB of wasm.
-    for i in 1..symbols.len() {
-        let mut j = i;
-        while j > 0 && freq[symbols[j - 1]] > freq[symbols[j]] {
-            symbols.swap(j - 1, j);
-            j -= 1;
+    for end in 2..=leaves.len() {
+        let sorted = &mut leaves[..end];
+        for j in (1..end).rev() {
+            if sorted[j - 1].0 <= sorted[j].0 {
+                break;
+            }
+            sorted.swap(j - 1, j);
         }
     }
-    let m = symbols.len();
+    let m = leaves.len();
     // Huffman's construction with two queues: the leaves by weight, and the inner nodes,
     // which are made in order of weight. Each node's parent has a larger index.
-    let mut weight: Vec<u32> = symbols.iter().map(|&s| freq[s]).collect();
+    let mut weight: Vec<u32> = leaves.iter().map(|l| l.0).collect();
     let mut parent = vec![0usize; 2 * m - 1];
     let (mut leaf, mut inner) = (0, m);
     for node in m..2 * m - 1 {
@@ -271,12 +270,13 @@ fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
     for node in (0..2 * m - 2).rev() {
         depth[node] = depth[parent[node]].saturating_add(1);
     }
+
     // How many codes of each length; leaves deeper than `limit` move up to it, then
     // codes are lengthened (one at `limit` dropped, one shorter split in two) until the
     // Kraft sum is exact again, as miniz and zlib do.
-    let limit = usize::from(limit);
+    let limit = usize::from(limit).min(15);
     let mut count = [0u32; 16];
-    for &d in &depth[..m] {
+    for &d in depth.iter().take(m) {
         count[usize::from(d).min(limit)] += 1;
     }
     let mut kraft: u32 = (1..=limit).map(|l| count[l] << (limit - l)).sum();
@@ -288,16 +288,14 @@ fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
         }
         kraft -= 1;
     }
-    // The rarest symbols get the longest codes.
-    let mut out = vec![0u8; freq.len()];
-    let (mut l, mut left) = (limit, count[limit]);
-    for &s in &symbols {
-        while left == 0 {
-            l -= 1;
-            left = count[l];
-        }
-        out[s] = l as u8;
-        left -= 1;
+    // The rarest symbols get the longest codes: the lengths from `limit` down, each as
+    // often as it is counted.
+    let longest_first = (1..=limit)
+        .rev()
+        .flat_map(|l| core::iter::repeat(l as u8).take(count[l] as usize));
+    let mut out = [0u8; SYMBOLS];
+    for (&(_, s), l) in leaves.iter().zip(longest_first) {
+        out[s] = l;
     }
     out
 }
@@ -305,7 +303,7 @@ fn lengths(freq: &[u32], limit: u8) -> Vec<u8> {
 /// The code-length alphabet's run-length encoding of `lengths` (RFC 1951 §3.2.7): each
 /// item a symbol (0-15 a length, 16 repeats the last 3-6 times, 17 and 18 write 3-10 and
 /// 11-138 zeros) and its extra bits' value.
-fn runs(lengths: &[u8]) -> Vec<(usize, u32)> {
+fn runs(lengths: &[u8]) -> Vec<(u8, u32)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lengths.len() {
@@ -323,7 +321,7 @@ fn runs(lengths: &[u8]) -> Vec<(usize, u32)> {
                 run = 0;
             }
         } else {
-            out.push((usize::from(l), 0));
+            out.push((l, 0));
             run -= 1;
             while run >= 3 {
                 let r = run.min(6);
@@ -331,21 +329,21 @@ fn runs(lengths: &[u8]) -> Vec<(usize, u32)> {
                 run -= r;
             }
         }
-        out.extend(core::iter::repeat((usize::from(l), 0)).take(run));
+        out.extend(core::iter::repeat((l, 0)).take(run));
     }
     out
 }
 
 /// Writes one dynamic-Huffman block of `symbols` (RFC 1951 §3.2.7).
 fn block(bits: &mut Bits, symbols: &[u32], last: bool) {
-    let mut lit_freq = [0u32; 286];
-    let mut dist_freq = [0u32; 30];
+    let mut lit_freq = [0u32; SYMBOLS];
+    let mut dist_freq = [0u32; SYMBOLS];
     for &s in symbols {
         if s & MATCH == 0 {
-            lit_freq[s as usize] += 1;
+            lit_freq[usize::from(s as u8)] += 1;
         } else {
             lit_freq[length_code(s & 0xff).0] += 1;
-            dist_freq[distance_code(s >> 9).0] += 1;
+            dist_freq[distance_code(s >> 9 & 0x7fff).0] += 1;
         }
     }
     lit_freq[END] = 1;
@@ -358,15 +356,15 @@ fn block(bits: &mut Bits, symbols: &[u32], last: bool) {
     let (n_lit, n_dist) = (used(&lit.lengths, 257), used(&dist.lengths, 1));
     let all = [&lit.lengths[..n_lit], &dist.lengths[..n_dist]].concat();
     let runs = runs(&all);
-    let mut cl_freq = [0u32; 19];
+    let mut cl_freq = [0u32; SYMBOLS];
     for &(s, _) in &runs {
-        cl_freq[s] += 1;
+        cl_freq[usize::from(s)] += 1;
     }
     let cl = Code::fitted(&cl_freq, 7);
     let n_cl = 4.max(
         CL_ORDER
             .iter()
-            .rposition(|&s| cl.lengths[s] > 0)
+            .rposition(|&s| cl.lengths[usize::from(s)] > 0)
             .map_or(0, |p| p + 1),
     );
 
@@ -376,10 +374,10 @@ fn block(bits: &mut Bits, symbols: &[u32], last: bool) {
     bits.put((n_dist - 1) as u32, 5);
     bits.put((n_cl - 4) as u32, 4);
     for &s in &CL_ORDER[..n_cl] {
-        bits.put(u32::from(cl.lengths[s]), 3);
+        bits.put(u32::from(cl.lengths[usize::from(s)]), 3);
     }
     for &(s, extra) in &runs {
-        cl.put(bits, s);
+        cl.put(bits, usize::from(s));
         match s {
             16 => bits.put(extra, 2),
             17 => bits.put(extra, 3),
@@ -389,12 +387,12 @@ fn block(bits: &mut Bits, symbols: &[u32], last: bool) {
     }
     for &s in symbols {
         if s & MATCH == 0 {
-            lit.put(bits, s as usize);
+            lit.put(bits, usize::from(s as u8));
         } else {
             let (code, n, v) = length_code(s & 0xff);
             lit.put(bits, code);
             bits.put(v, n);
-            let (code, n, v) = distance_code(s >> 9);
+            let (code, n, v) = distance_code(s >> 9 & 0x7fff);
             dist.put(bits, code);
             bits.put(v, n);
         }
@@ -468,18 +466,9 @@ mod tests {
 
     #[test]
     fn code_lengths_are_complete_and_within_their_limit() {
-        // Fibonacci frequencies make the deepest possible Huffman tree.
-        let mut fib = vec![1u32, 1];
-        while fib.len() < 40 {
-            fib.push(fib[fib.len() - 1] + fib[fib.len() - 2]);
-        }
-        for (freq, limit) in [
-            (fib.clone(), 15u8),
-            (fib[..19].to_vec(), 7),
-            (vec![5, 0, 0, 9], 15),
-            (vec![0, 0, 3], 15),
-            (vec![0; 30], 15),
-        ] {
+        fn check<const N: usize>(symbols: [u32; N], limit: u8) {
+            let mut freq = [0; SYMBOLS];
+            freq[..N].copy_from_slice(&symbols);
             let l = lengths(&freq, limit);
             assert!(l.iter().all(|&x| x <= limit), "{l:?}");
             let kraft: f64 = l
@@ -492,6 +481,16 @@ mod tests {
                 assert!(f == 0 || l[s] > 0, "symbol {s} occurs but has no code");
             }
         }
+        // Fibonacci frequencies make the deepest possible Huffman tree.
+        let mut fib = [1u32; 40];
+        for i in 2..fib.len() {
+            fib[i] = fib[i - 1] + fib[i - 2];
+        }
+        check(fib, 15);
+        check(*fib.first_chunk::<19>().unwrap(), 7);
+        check([5, 0, 0, 9], 15);
+        check([0, 0, 3], 15);
+        check([0; 30], 15);
     }
 
     #[test]
