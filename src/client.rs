@@ -140,18 +140,7 @@ impl Client {
             Delivery::new(parsed).with_host(enabled, facts::runtime_name()),
             environment,
         );
-        shell.debug(|| {
-            [
-                "enabled=",
-                if enabled { "true" } else { "false" },
-                " traces=",
-                &shell.core.pipeline.config.traces_endpoint,
-            ]
-            .concat()
-        });
-        let state = shell.share();
-        // A page lists the batches an earlier load left (SPEC §8); elsewhere a no-op.
-        drive(&state, |st, _| st.core.open());
+        let state = shell.open();
         Ok(Client {
             state,
             reentrant: Cell::new(0),
@@ -170,14 +159,9 @@ impl Client {
     /// attributes and a metric's value) and hands it to the core; `describe` asks the
     /// core what the call tracks (`None`: not a valid item).
     fn track(&self, args: [&JsValue; 3], describe: impl FnOnce(&mut Delivery) -> Option<Track>) {
-        let Ok(mut st) = self.state.try_borrow_mut() else {
-            self.reentrant.set(self.reentrant.get() + 1);
+        let Some(mut st) = shell::begin_track(&self.state, &self.reentrant) else {
             return;
         };
-        if !st.core.is_enabled() {
-            return;
-        }
-        st.core.reentrant(self.reentrant.take());
         // The record carries the wall-clock time JS stamped it with: no second clock read.
         let mut at = None;
         let queued = describe(&mut st.core).and_then(|track| {

@@ -99,18 +99,7 @@ impl Telemetry {
             .unwrap_or_default()
             .to_string();
         let core = Delivery::new(parsed).with_host(enabled, host::runtime_name());
-        let shell = shell::Shell::new(core, environment);
-        shell.debug(|| {
-            [
-                "enabled=",
-                if enabled { "true" } else { "false" },
-                " traces=",
-                &shell.core.pipeline.config.traces_endpoint,
-            ]
-            .concat()
-        });
-        let state = shell.share();
-        drive(&state, |st, _| st.core.open());
+        let state = shell::Shell::new(core, environment).open();
         Ok(Telemetry {
             state,
             reentrant: Rc::new(Cell::new(0)),
@@ -135,14 +124,9 @@ impl Telemetry {
         attrs: &Attributes,
         describe: impl FnOnce(&mut Delivery) -> Option<Track>,
     ) {
-        let Ok(mut st) = self.state.try_borrow_mut() else {
-            self.reentrant.set(self.reentrant.get() + 1);
+        let Some(mut st) = shell::begin_track(&self.state, &self.reentrant) else {
             return;
         };
-        if !st.core.is_enabled() {
-            return;
-        }
-        st.core.reentrant(self.reentrant.take());
         let now = time();
         let valid = strings.first().is_some_and(|(s, _)| !s.is_empty());
         match describe(&mut st.core).filter(|_| valid) {

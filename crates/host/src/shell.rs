@@ -16,7 +16,7 @@
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::{RefCell, RefMut};
+use core::cell::{Cell, RefCell, RefMut};
 
 use automagik_telemetry_core::delivery::{Action, Delivery, FlushId, Reply, RequestId, Transmit};
 use automagik_telemetry_core::json;
@@ -163,6 +163,27 @@ impl<I: Io, W: Settle + 'static> Shell<I, W> {
         me
     }
 
+    /// Shares the shell ([`Shell::share`]) and opens the client: a debug line of what it
+    /// decided, and in a page the listing of the batches an earlier load left (SPEC §8).
+    pub fn open(self) -> Shared<I, W> {
+        self.debug(|| {
+            [
+                "enabled=",
+                if self.core.is_enabled() {
+                    "true"
+                } else {
+                    "false"
+                },
+                " traces=",
+                &self.core.pipeline.config.traces_endpoint,
+            ]
+            .concat()
+        });
+        let me = self.share();
+        drive(&me, |st, _| st.core.open());
+        me
+    }
+
     /// Begins the session (identity, random salt) when the core asks for it.
     pub fn start_session(&mut self) {
         if self.core.needs_session() {
@@ -249,6 +270,24 @@ impl<I: Io, W: Settle + 'static> Shell<I, W> {
         }
         self.core.timer_armed(armed);
     }
+}
+
+/// The state for a tracking call, or `None` when the call is not collected: the state
+/// is busy (a re-entrant call, counted in `reentrant` until the core can take it) or
+/// collection is off. The caller lays the item out, hands it to the core, then [`finish`]es.
+pub fn begin_track<'s, I: Io, W: Settle + 'static>(
+    me: &'s Shared<I, W>,
+    reentrant: &Cell<u64>,
+) -> Option<RefMut<'s, Shell<I, W>>> {
+    let Ok(mut st) = me.try_borrow_mut() else {
+        reentrant.set(reentrant.get() + 1);
+        return None;
+    };
+    if !st.core.is_enabled() {
+        return None;
+    }
+    st.core.reentrant(reentrant.take());
+    Some(st)
 }
 
 /// Runs `f` on the state with the current time, then carries out what the core decided.
@@ -345,7 +384,6 @@ mod tests {
     use automagik_telemetry_core::model::Track;
     use automagik_telemetry_core::record::{self, STR_UNITS};
     use automagik_telemetry_core::retry::Outcome;
-    use core::cell::Cell;
     use std::thread_local;
 
     type OnReply = Box<dyn FnMut(RequestId, Reply)>;
