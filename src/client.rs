@@ -22,7 +22,7 @@ use automagik_telemetry_core::enablement::decide;
 use automagik_telemetry_core::model::{body_time_ms, Track};
 
 use automagik_telemetry_host::facts;
-use automagik_telemetry_host::shell::{self, drive, finish, Settle};
+use automagik_telemetry_host::shell::{self, drive, finish, Io, Settle};
 use automagik_telemetry_host::Js;
 
 use super::plain::{self, Deferred};
@@ -36,10 +36,6 @@ impl Settle for Deferred {
     fn settle(self) {
         self.resolve();
     }
-}
-
-fn now() -> f64 {
-    js_sys::Date::now()
 }
 
 /// A promise for the flush `start` begins; a flush that adds nothing to the one pending
@@ -166,7 +162,7 @@ impl Client {
         let mut at = None;
         let queued = describe(&mut st.core).and_then(|track| {
             boundary::with_body(track.code(), args, |body| {
-                let time = body_time_ms(body).unwrap_or_else(now);
+                let time = body_time_ms(body).unwrap_or_else(Js::now);
                 at = Some(time);
                 st.core.track(time, track, body)
             })
@@ -174,7 +170,7 @@ impl Client {
         if queued.is_none() {
             st.core.invalid();
         }
-        finish(&self.state, st, at.unwrap_or_else(now));
+        finish(&self.state, st, at.unwrap_or_else(Js::now));
     }
 
     /// Tracks an event (a span). Never throws.

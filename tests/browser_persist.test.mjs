@@ -157,29 +157,37 @@ test('offline, then the online event sends at once', async () => {
 });
 
 /**
- * Leaves batches in `context`'s storage: `rounds` pages each track `n` events and a log
- * while the collector fails, flush, and close.
+ * Runs `body(context, errors)` in a fresh context (its pages built with `init`) whose
+ * storage holds batches: `rounds` pages each tracked `n` events and a log while the
+ * collector failed, flushed, and closed. The collector answers again when `body` runs.
  */
-async function persistRounds(context, errors, prefix, rounds, n) {
-  await rx.script([], { status: 503 });
-  for (let r = 0; r < rounds; r++) {
-    const page = await open(context, errors);
-    await track(page, `${prefix}${r}`, n);
-    await page.evaluate(() => window.t.flush());
-    await eventually(async () => (await status(page)).persisted.batches >= 2, CAP);
-    await closeTab(page);
-  }
-  await rx.script([], { status: 200 });
-}
-
-async function threeTabs({ init = [] } = {}) {
+async function withStoredBatches(init, prefix, rounds, n, body) {
   await rx.reset();
   const { context, page, errors } = await openPage(browser, { init });
   page.removeAllListeners('requestfailed');
   page.removeAllListeners('console');
   try {
     await page.close();
-    await persistRounds(context, errors, 'tab', 3, 4);
+    await rx.script([], { status: 503 });
+    for (let r = 0; r < rounds; r++) {
+      const page = await open(context, errors);
+      await track(page, `${prefix}${r}`, n);
+      await page.evaluate(() => window.t.flush());
+      await eventually(async () => (await status(page)).persisted.batches >= 2, CAP);
+      await closeTab(page);
+    }
+    await rx.script([], { status: 200 });
+    await body(context, errors);
+  } finally {
+    await context.close();
+  }
+}
+
+/** A page init that takes `navigator.locks` away: the claim is then written to storage. */
+const NO_LOCKS = [[() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }), undefined]];
+
+const threeTabs = (init) =>
+  withStoredBatches(init, 'tab', 3, 4, async (context, errors) => {
     const tabs = await Promise.all([0, 1, 2].map(() => open(context, errors)));
     // Each round stored its events and its log (a closing page's writes reach others soon).
     await eventually(async () => (await storedKeys(tabs[0])).length >= 6, CAP);
@@ -188,15 +196,12 @@ async function threeTabs({ init = [] } = {}) {
     await assertDeliveredOnce(tabs[0], spans, ['tab0.log', 'tab1.log', 'tab2.log']);
     for (const t of tabs) await eventually(async () => (await status(t)).persisted.batches === 0, CAP);
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
-}
+  });
 
-test('three tabs opened at once over stored batches: every event arrives exactly once', () => threeTabs());
+test('three tabs opened at once over stored batches: every event arrives exactly once', () => threeTabs([]));
 
 test('three tabs without navigator.locks (a claim written to storage): every event arrives exactly once', () =>
-  threeTabs({ init: [[() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }), undefined]] }));
+  threeTabs(NO_LOCKS));
 
 /** A Web Lock named `key` held by `page` until `page` goes (as a tab mid-send holds one). */
 const holdLock = (page, key) =>
@@ -207,16 +212,10 @@ const holdLock = (page, key) =>
  * `navigator.locks`, the claims it wrote, expiring in 3 s); a page open meanwhile waits for
  * the claims to go and sends each batch once.
  */
-async function deadTab({ init = [] } = {}) {
-  await rx.reset();
-  const { context, page, errors } = await openPage(browser, { init });
-  page.removeAllListeners('requestfailed');
-  page.removeAllListeners('console');
-  try {
-    await page.close();
-    await persistRounds(context, errors, 'dead', 1, 3);
+const deadTab = (init) =>
+  withStoredBatches(init, 'dead', 1, 3, async (context, errors) => {
     const dying = await open(context, errors);
-    // The batches only: a page of persistRounds may have closed while holding a claim
+    // The batches only: a page that stored them may have closed while holding a claim
     // written to storage (`<key>:claim`), which is not a batch to claim again.
     const keys = (await storedKeys(dying)).filter((k) => !k.endsWith(':claim'));
     if (await dying.evaluate(() => !!navigator.locks)) {
@@ -230,15 +229,12 @@ async function deadTab({ init = [] } = {}) {
     await closeTab(dying);
     await assertDeliveredOnce(next, names('dead0', 3), ['dead0.log']);
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
-}
+  });
 
-test('a batch a tab left locked when it died goes once the browser lets the lock go, exactly once', () => deadTab());
+test('a batch a tab left locked when it died goes once the browser lets the lock go, exactly once', () => deadTab([]));
 
 test('without navigator.locks, a batch a dead tab left claimed goes once the claim expires, exactly once', () =>
-  deadTab({ init: [[() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }), undefined]] }));
+  deadTab(NO_LOCKS));
 
 test('crash: batches stored while the collector fails survive the renderer, and the next load delivers', async () => {
   await rx.reset();

@@ -255,8 +255,6 @@ test('offline: no retry is spent, and the online event sends what was stored at 
 
 test('batches the npm package stored, the Rust app sends once; and the reverse', async (t) => {
   if (!existsSync(join(ROOT, 'pkg/browser.js'))) return t.skip('pkg/ not built (make pkg/package.json)');
-  await rx.reset();
-  await rx.script([], { status: 503 });
   const { page, context, errors } = await openApp();
   // The npm package's client as tests/browser_persist.test.mjs configures it.
   const npmClient = async () => {
@@ -266,33 +264,39 @@ test('batches the npm package stored, the Rust app sends once; and the reverse',
       maxRetries: 0, retryBackoffBase: 100, flushInterval: 1000, batchSize: 100000,
     });
   };
-  try {
-    await page.evaluate(npmClient);
-    await page.evaluate(async () => {
-      for (let i = 0; i < 8; i++) window.t.trackEvent(`npm.${i}`, { index: i, payload: 'p'.repeat(170) });
-      window.t.trackLog('npm.log');
-      await window.t.flush();
-    });
-    await eventually(async () => (await storedValues(page)).length >= 2, CAP);
-    await leave(page);
-    await rx.script([], { status: 200 });
-    await loadApp(page);
-    assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), '');
-    await assertDeliveredOnce(page, names('npm', 8), ['npm.log']);
-
+  // One front door tracks while the collector fails and the page is left; a new load of
+  // the page, where `restore` starts the other front door, must send each item once.
+  const handOver = async (prefix, track, restore) => {
     await rx.reset();
     await rx.script([], { status: 503 });
-    await page.evaluate(async () => {
-      window.app.track_events('rust', 8);
-      window.app.track_log('rust.log');
-      await window.app.flush();
-    });
+    await page.evaluate(track);
     await eventually(async () => (await storedValues(page)).length >= 2, CAP);
     await leave(page);
     await rx.script([], { status: 200 });
     await loadApp(page);
+    await restore();
+    await assertDeliveredOnce(page, names(prefix, 8), [`${prefix}.log`]);
+  };
+  try {
     await page.evaluate(npmClient);
-    await assertDeliveredOnce(page, names('rust', 8), ['rust.log']);
+    await handOver(
+      'npm',
+      async () => {
+        for (let i = 0; i < 8; i++) window.t.trackEvent(`npm.${i}`, { index: i, payload: 'p'.repeat(170) });
+        window.t.trackLog('npm.log');
+        await window.t.flush();
+      },
+      async () => assert.equal(await page.evaluate(() => window.app.start_persisting(location.origin + '/collector')), ''),
+    );
+    await handOver(
+      'rust',
+      async () => {
+        window.app.track_events('rust', 8);
+        window.app.track_log('rust.log');
+        await window.app.flush();
+      },
+      () => page.evaluate(npmClient),
+    );
     assert.deepEqual(pageErrors(errors), []);
   } finally {
     await context.close();

@@ -15,6 +15,7 @@ pub use automagik_telemetry_host::Js as Host;
 
 use automagik_telemetry_core::enablement::Facts;
 use automagik_telemetry_host::facts::{opted_out, privacy_signal};
+use automagik_telemetry_host::shell::Io;
 
 use crate::Config;
 
@@ -35,9 +36,9 @@ pub fn number_text(v: f64) -> String {
         .unwrap_or_default()
 }
 
-/// The wall clock in ms.
+/// The wall clock in ms (the shell's).
 pub fn now() -> f64 {
-    js_sys::Date::now()
+    Host::now()
 }
 
 thread_local! {
